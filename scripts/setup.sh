@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs whatever this machine lacks to build, run and test Common Ground, saying what it
+# installs. Safe to run again: it only installs what is missing. Works as root or with sudo.
+set -euo pipefail
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=(); elif command -v sudo >/dev/null; then SUDO=(sudo); else SUDO=(); fi
+
+# Debian/Ubuntu packages needed to build and test.
+APT_PACKAGES=(build-essential pkg-config git)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    echo "These packages are needed but this isn't a Debian or Ubuntu machine: ${missing[*]}" >&2
+    exit 1
+  fi
+  say "Installing system packages: ${missing[*]}"
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Rust: the workspace needs a stable toolchain of 1.90 or newer (automerge 0.12's minimum).
+if ! command -v cargo >/dev/null; then
+  [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null; then
+  echo "Rust is not installed. Please install it with rustup (https://rustup.rs), then run this again." >&2
+  exit 1
+fi
+rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
+if [ "${rust_minor:-0}" -lt 90 ]; then
+  echo "Rust $(rustc --version | cut -d' ' -f2) is too old: Common Ground needs 1.90 or newer. Try: rustup update stable" >&2
+  exit 1
+fi
+if command -v rustup >/dev/null; then
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+      say "Installing the Rust component $component"
+      rustup component add "$component"
+    fi
+  done
+fi
+
+# cargo-nextest runs the tests (faster, clearer output); plain cargo test works without it.
+if ! cargo nextest --version >/dev/null 2>&1; then
+  say "Installing cargo-nextest from crates.io (a few minutes, once)"
+  cargo install cargo-nextest --locked || say "cargo-nextest could not be installed; tests will run with cargo test"
+fi
