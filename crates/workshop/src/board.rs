@@ -554,10 +554,15 @@ impl Workshop {
             p.notes.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         }
         unplaced.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        // The viewer's dots in use, from the notes already read (votes only count on shared notes).
+        let used: u32 = prompts
+            .iter()
+            .flat_map(|p| &p.notes)
+            .chain(&unplaced)
+            .filter(|n| !n.private)
+            .fold(0, |sum, n| sum.saturating_add(n.my_votes));
         let votes_left = match viewer.participant {
-            Some(p) => {
-                crate::meta::vote_budget(&self.doc).saturating_sub(votes_by(&self.doc, p, None).unwrap_or(0))
-            }
+            Some(_) => crate::meta::vote_budget(&self.doc).saturating_sub(used),
             None => 0,
         };
         BoardView { prompts, unplaced, votes_left }

@@ -586,16 +586,18 @@ impl Workshop {
     pub fn value(&self, viewer: &Viewer, id: ValueId) -> Option<ValueView> {
         let people = self.people();
         let obj = value_obj(&self.doc, id).ok()?;
-        Some(self.read_value(viewer, &people, id, &obj))
+        let challenges = self.challenges_with(viewer, &people);
+        Some(self.read_value(&people, &challenges, id, &obj))
     }
 
     /// Every value (including withdrawn ones, marked so), oldest first.
     pub fn values(&self, viewer: &Viewer) -> Vec<ValueView> {
         let people = self.people();
         let Ok(map) = doc::root(&self.doc, key::VALUES) else { return Vec::new() };
+        let challenges = self.challenges_with(viewer, &people);
         let mut out: Vec<ValueView> = doc::entries::<ValueId, _>(&self.doc, &map)
             .into_iter()
-            .map(|(id, obj)| self.read_value(viewer, &people, id, &obj))
+            .map(|(id, obj)| self.read_value(&people, &challenges, id, &obj))
             .collect();
         out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         out
@@ -603,8 +605,8 @@ impl Workshop {
 
     fn read_value(
         &self,
-        viewer: &Viewer,
         people: &HashMap<String, ParticipantView>,
+        challenges: &[ChallengeView],
         id: ValueId,
         obj: &ObjId,
     ) -> ValueView {
@@ -673,11 +675,7 @@ impl Workshop {
             versions,
             rounds,
             current_round,
-            challenges: self
-                .challenges_with(viewer, people)
-                .into_iter()
-                .filter(|c| c.target == Target::Value(id))
-                .collect(),
+            challenges: challenges.iter().filter(|c| c.target == Target::Value(id)).cloned().collect(),
         }
     }
 }
