@@ -76,7 +76,14 @@ fn main() -> Result<(), WorkshopError> {
         now(),
         &Writer::Anonymous(people[2], anon),
         &mut rng,
-        NewNote { prompt, text: "Staff don't always believe us".into(), colour: Colour::Rose, x: 0.0, y: 0.0, private: false },
+        NewNote {
+            prompt,
+            text: "Staff don't always believe us".into(),
+            colour: Colour::Rose,
+            x: 0.0,
+            y: 0.0,
+            private: false,
+        },
     )?;
     sync_all(&mut room, &mut laptops)?;
     let tom = Viewer::participant(people[1]);
@@ -106,7 +113,13 @@ fn main() -> Result<(), WorkshopError> {
         "evenings are hard for people who care for children",
     )?;
     sync_all(&mut room, &mut laptops)?;
-    laptops[4].respond_to_challenge(now(), &Writer::Named(people[4]), &mut rng, challenge, "Good point — what about Saturday mornings?")?;
+    laptops[4].respond_to_challenge(
+        now(),
+        &Writer::Named(people[4]),
+        &mut rng,
+        challenge,
+        "Good point — what about Saturday mornings?",
+    )?;
     laptops[4].set_challenge_status(now(), people[4], challenge, ChallengeStatus::Heard)?;
     sync_all(&mut room, &mut laptops)?;
     let c = room.challenge(&tom, challenge).expect("visible");
@@ -119,7 +132,8 @@ fn main() -> Result<(), WorkshopError> {
     // 5. A value drafted from three notes, agreed by consent.
     heading("5. Agreeing a value by consent");
     let sources: Vec<NoteId> = notes.iter().take(3).map(|n| n.id).collect();
-    let value = room.draft_value(now(), amina, &mut rng, "We listen first, and we keep listening", &sources)?;
+    let value =
+        room.draft_value(now(), amina, &mut rng, "We listen first, and we keep listening", &sources)?;
     room.add_behaviour(now(), amina, &mut rng, value, "We will let people finish what they are saying")?;
     room.edit_value_easy_read(now(), amina, value, &TextEdit::Replace("We listen to you.".into()))?;
     room.open_consent_round(now(), amina, &mut rng, value, None)?;
@@ -146,29 +160,64 @@ fn main() -> Result<(), WorkshopError> {
         t.agree, t.reservations, t.stand_aside, t.object, outcome
     );
     for s in v.rounds[0].stances.iter().filter(|s| s.reason.is_some()) {
-        println!("  {} ({}): {}", s.participant.display(), s.stance.label(), s.reason.as_deref().unwrap_or(""));
+        println!(
+            "  {} ({}): {}",
+            s.participant.display(),
+            s.stance.label(),
+            s.reason.as_deref().unwrap_or("")
+        );
     }
-    println!("From the notes: {}", v.sources.iter().map(|s| format!("“{}”", s.text)).collect::<Vec<_>>().join(", "));
+    println!(
+        "From the notes: {}",
+        v.sources.iter().map(|s| format!("“{}”", s.text)).collect::<Vec<_>>().join(", ")
+    );
 
     // 6. The Wi-Fi dies: everyone keeps working; when it returns, every laptop converges.
     heading("6. The Wi-Fi dies mid-session");
     sync_all(&mut room, &mut laptops)?;
     for (laptop, who) in laptops.iter_mut().zip(&people) {
-        let note = NewNote { prompt, text: "Written while offline".into(), colour: Colour::Mint, x: 0.0, y: 0.0, private: false };
+        let note = NewNote {
+            prompt,
+            text: "Written while offline".into(),
+            colour: Colour::Mint,
+            x: 0.0,
+            y: 0.0,
+            private: false,
+        };
         laptop.add_note(now(), &Writer::Named(*who), &mut rng, note)?;
     }
-    println!("Each laptop wrote a note with no network. Tom's laptop sees {} notes.", count_notes(&laptops[1], &tom));
+    println!(
+        "Each laptop wrote a note with no network. Tom's laptop sees {} notes.",
+        count_notes(&laptops[1], &tom)
+    );
     sync_all(&mut room, &mut laptops)?;
     let heads = room.heads();
     let same = laptops.iter().all(|l| l.heads() == heads);
-    println!("The Wi-Fi returns: every laptop has {} notes, identical everywhere: {same}.", count_notes(&room, &tom));
+    println!(
+        "The Wi-Fi returns: every laptop has {} notes, identical everywhere: {same}.",
+        count_notes(&room, &tom)
+    );
 
     // 7. At home, offline, two people reflect; next week it all merges.
     heading("7. Reflections from home");
     let tom_last_seen = laptops[1].heads();
     let session = room.sessions()[0].id;
-    laptops[2].add_reflection(now(), &Writer::Named(people[2]), &mut rng, session, ReflectionKind::Worked, "Writing on our own first helped me speak up")?;
-    laptops[3].add_reflection(now(), &Writer::Named(people[3]), &mut rng, session, ReflectionKind::DoBetter, "Send the agreed values round before next week")?;
+    laptops[2].add_reflection(
+        now(),
+        &Writer::Named(people[2]),
+        &mut rng,
+        session,
+        ReflectionKind::Worked,
+        "Writing on our own first helped me speak up",
+    )?;
+    laptops[3].add_reflection(
+        now(),
+        &Writer::Named(people[3]),
+        &mut rng,
+        session,
+        ReflectionKind::DoBetter,
+        "Send the agreed values round before next week",
+    )?;
     sync_all(&mut room, &mut laptops)?;
     println!("Next week, Tom opens his laptop. Since you were last here:");
     for item in laptops[1].changes_since(&tom, &tom_last_seen) {
