@@ -118,9 +118,19 @@ impl Network {
     pub fn new(seed: u64, first: Workshop, n: usize) -> Self {
         assert!(n > 0, "a network needs at least one replica (the workshop's creator)");
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut peers = Vec::with_capacity(n);
-        for _ in 1..n {
+        let mut actors = vec![first.actor().clone()];
+        while actors.len() < n {
+            // Two replicas writing as one actor would both number their changes 1, 2, 3…
+            // and every sync between them would fail on the duplicates. A 128-bit draw
+            // repeating is only possible if the caller seeded this rng and their own alike,
+            // so draw again rather than build a network that cannot work.
             let actor = random_actor(&mut rng);
+            if !actors.contains(&actor) {
+                actors.push(actor);
+            }
+        }
+        let mut peers = Vec::with_capacity(n);
+        for actor in actors.into_iter().skip(1) {
             peers.push(first.fork(actor));
         }
         peers.insert(0, first);
@@ -412,6 +422,26 @@ mod tests {
         actors.dedup();
         assert_eq!(actors.len(), 4);
         assert!(!net.is_empty());
+    }
+
+    // Guards against two replicas sharing an actor when the caller seeds the network as it
+    // seeded the creator's actor: every sync between them failed with "duplicate seq".
+    #[test]
+    fn replicas_get_their_own_actors_even_from_the_creators_seed() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let new = NewWorkshop {
+            title: "Living Well design team".into(),
+            purpose: String::new(),
+            facilitator_name: "Sam".into(),
+            facilitator_colour: Colour::Sky,
+            ground_rules: None,
+        };
+        let (first, sam) = Workshop::create(random_actor(&mut rng), Timestamp(1_000), &mut rng, new).unwrap();
+        let mut net = Network::new(11, first, 3);
+        assert_ne!(net.peer(0).actor(), net.peer(1).actor());
+        note(&mut net, 1, sam, "Written on the second laptop", 2_000);
+        net.run_until_quiescent();
+        assert!(net.converged());
     }
 
     // Guards the basic sync loop between two laptops.

@@ -135,7 +135,7 @@ fn main() -> Result<(), WorkshopError> {
     let value =
         room.draft_value(now(), amina, &mut rng, "We listen first, and we keep listening", &sources)?;
     room.add_behaviour(now(), amina, &mut rng, value, "We will let people finish what they are saying")?;
-    room.edit_value_easy_read(now(), amina, value, &TextEdit::Replace("We listen to you.".into()))?;
+    room.edit_value_easy_read(now(), amina, value, &TextEdit::Replace { text: "We listen to you.".into() })?;
     room.open_consent_round(now(), amina, &mut rng, value, None)?;
     sync_all(&mut room, &mut laptops)?;
     let stances = [

@@ -27,6 +27,7 @@ pub fn order_between(before: Option<f64>, after: Option<f64>) -> f64 {
 
 /// The board as one viewer sees it: each area with its groups and notes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BoardView {
     /// The areas, in order.
     pub prompts: Vec<PromptView>,
@@ -38,6 +39,7 @@ pub struct BoardView {
 
 /// One area of the board.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PromptView {
     /// Its id.
     pub id: PromptId,
@@ -55,6 +57,7 @@ pub struct PromptView {
 
 /// A group of notes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClusterView {
     /// Its id.
     pub id: ClusterId,
@@ -66,6 +69,7 @@ pub struct ClusterView {
 
 /// Who wrote something, as the view shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AuthorView {
     /// Written under a first name.
@@ -111,6 +115,7 @@ impl AuthorView {
 
 /// A sticky note as one viewer sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NoteView {
     /// Its id.
     pub id: NoteId,
@@ -520,28 +525,8 @@ impl Workshop {
     /// viewer may see. Other people's private notes and all withdrawn notes are left out.
     pub fn board(&self, viewer: &Viewer) -> BoardView {
         let people = self.people();
-        let mut prompts: Vec<PromptView> = match doc::root(&self.doc, key::PROMPTS) {
-            Ok(map) => doc::entries::<PromptId, _>(&self.doc, &map)
-                .into_iter()
-                .map(|(id, obj)| PromptView {
-                    id,
-                    title: doc::text(&self.doc, &obj, "title").unwrap_or_default(),
-                    order: doc::float(&self.doc, &obj, "order").unwrap_or(0.0),
-                    session: doc::parsed(&self.doc, &obj, "session"),
-                    clusters: Vec::new(),
-                    notes: Vec::new(),
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        prompts.sort_by(|a, b| a.order.total_cmp(&b.order).then(a.id.cmp(&b.id)));
+        let mut prompts = self.areas();
         let index: HashMap<PromptId, usize> = prompts.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
-
-        for cluster in self.clusters() {
-            if let Some(&i) = index.get(&cluster.prompt) {
-                prompts[i].clusters.push(cluster);
-            }
-        }
 
         let mut unplaced = Vec::new();
         for note in self.visible_notes(viewer, &people) {
@@ -566,6 +551,42 @@ impl Workshop {
             None => 0,
         };
         BoardView { prompts, unplaced, votes_left }
+    }
+
+    /// The board's areas in order, each with its groups but without notes: what changes when
+    /// areas or groups change, without reading every note.
+    pub fn areas(&self) -> Vec<PromptView> {
+        let mut prompts: Vec<PromptView> = match doc::root(&self.doc, key::PROMPTS) {
+            Ok(map) => doc::entries::<PromptId, _>(&self.doc, &map)
+                .into_iter()
+                .map(|(id, obj)| PromptView {
+                    id,
+                    title: doc::text(&self.doc, &obj, "title").unwrap_or_default(),
+                    order: doc::float(&self.doc, &obj, "order").unwrap_or(0.0),
+                    session: doc::parsed(&self.doc, &obj, "session"),
+                    clusters: Vec::new(),
+                    notes: Vec::new(),
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        prompts.sort_by(|a, b| a.order.total_cmp(&b.order).then(a.id.cmp(&b.id)));
+        for cluster in self.clusters() {
+            if let Some(p) = prompts.iter_mut().find(|p| p.id == cluster.prompt) {
+                p.clusters.push(cluster);
+            }
+        }
+        prompts
+    }
+
+    /// Dots the viewer has left to vote with.
+    pub fn votes_left(&self, viewer: &Viewer) -> u32 {
+        match viewer.participant {
+            Some(p) => {
+                crate::meta::vote_budget(&self.doc).saturating_sub(votes_by(&self.doc, p, None).unwrap_or(0))
+            }
+            None => 0,
+        }
     }
 
     /// One note, if the viewer may see it.
@@ -616,6 +637,15 @@ impl Workshop {
             .filter_map(|(id, obj)| read_note(&self.doc, viewer, people, id, &obj))
             .collect()
     }
+}
+
+/// Whether a group belongs to the given area. A note moved to another area on one laptop
+/// while grouped on another would otherwise sit in a group from a different area.
+fn cluster_is_in<R: ReadDoc + ?Sized>(doc: &R, cluster: ClusterId, prompt: Option<&str>) -> bool {
+    let Ok(clusters) = doc::root(doc, key::CLUSTERS) else { return false };
+    doc::child_map(doc, &clusters, &cluster.key())
+        .and_then(|c| doc::string(doc, &c, "prompt"))
+        .is_some_and(|p| Some(p.as_str()) == prompt)
 }
 
 /// Reads one note for `viewer`, or `None` if they may not see it (withdrawn, someone else's
@@ -670,7 +700,7 @@ pub(crate) fn read_note<R: ReadDoc + ?Sized>(
         x: f.float("x").unwrap_or(0.0),
         y: f.float("y").unwrap_or(0.0),
         colour: f.parsed("colour").unwrap_or(Colour::Sun),
-        cluster: f.parsed("cluster"),
+        cluster: f.parsed("cluster").filter(|c: &ClusterId| cluster_is_in(doc, *c, f.string("prompt"))),
         votes,
         my_votes,
         private,

@@ -20,6 +20,7 @@ use crate::workshop::{Viewer, Workshop};
 
 /// One thing that happened while the viewer was away.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CatchUpItem {
     /// When it happened.
     pub at: Timestamp,
@@ -29,6 +30,7 @@ pub struct CatchUpItem {
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Change {
@@ -165,6 +167,9 @@ impl CatchUpItem {
                 }
                 RoundOutcome::Objection => {
                     format!("The consent round on “{statement}” closed with an objection still open.")
+                }
+                RoundOutcome::Withdrawn => {
+                    format!("“{statement}” was withdrawn while its consent round was open.")
                 }
             },
             Change::Reflection { author, kind, text, .. } => {

@@ -20,7 +20,8 @@ use crate::participants::ParticipantView;
 use crate::workshop::{find, member, Viewer, Workshop, Writer};
 
 /// What a challenge is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Target {
     /// A sticky note.
@@ -61,6 +62,7 @@ impl Target {
 
 /// A challenge as one viewer sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChallengeView {
     /// Its id.
     pub id: ChallengeId,
@@ -90,6 +92,7 @@ pub struct ChallengeView {
 
 /// A reply to a challenge.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResponseView {
     /// Its id.
     pub id: ResponseId,
@@ -105,6 +108,7 @@ pub struct ResponseView {
 
 /// The consent round an objection-challenge belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ObjectionLink {
     /// The value.
     pub value: ValueId,

@@ -203,6 +203,7 @@ pub(crate) fn put_text<T: Transactable>(tx: &mut T, obj: &ObjId, key: &str, valu
 /// Positions count Unicode code points (Automerge's default text encoding in Rust); front
 /// ends that count UTF-16 units convert at their boundary.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TextEdit {
     /// Delete `delete` characters at `index`, then insert `insert` there. Concurrent splices
@@ -217,7 +218,10 @@ pub enum TextEdit {
     },
     /// Replace the whole text; stored as the smallest set of splices, so concurrent edits
     /// elsewhere in the text survive.
-    Replace(String),
+    Replace {
+        /// The new text.
+        text: String,
+    },
 }
 
 /// Applies a text edit to the Text object under `key`, checking the result's length.
@@ -241,7 +245,7 @@ pub(crate) fn edit_text<T: Transactable + ReadDoc>(
     };
     let current = tx.text(&id)?;
     let new = match edit {
-        TextEdit::Replace(s) => s.clone(),
+        TextEdit::Replace { text } => text.clone(),
         TextEdit::Splice { index, delete, insert } => {
             let chars: Vec<char> = current.chars().collect();
             let end = index.checked_add(*delete).ok_or(Refusal::EditOutOfRange)?;
@@ -262,7 +266,7 @@ pub(crate) fn edit_text<T: Transactable + ReadDoc>(
         return Err(Refusal::TooLong { max, len }.into());
     }
     match edit {
-        TextEdit::Replace(s) => tx.update_text(&id, s)?,
+        TextEdit::Replace { text } => tx.update_text(&id, text)?,
         TextEdit::Splice { index, delete, insert } => {
             let delete = isize::try_from(*delete).map_err(|_| Refusal::EditOutOfRange)?;
             tx.splice_text(&id, *index, delete, insert)?;

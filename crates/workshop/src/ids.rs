@@ -23,6 +23,7 @@ macro_rules! id_type {
         #[$doc]
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
         pub struct $name(Uuid);
 
         impl $name {
@@ -104,6 +105,7 @@ id_type!(
 /// A moment in time: milliseconds since the Unix epoch, as passed in by the runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "number"))]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {

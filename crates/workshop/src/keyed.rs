@@ -14,6 +14,7 @@ macro_rules! keyed_enum {
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
             ::serde::Serialize, ::serde::Deserialize,
         )]
+        #[cfg_attr(feature = "ts", derive(::ts_rs::TS))]
         pub enum $name { $($(#[$vdoc])* #[serde(rename = $key)] $variant),* }
 
         impl $name {

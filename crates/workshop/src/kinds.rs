@@ -165,6 +165,8 @@ keyed_enum!(
         NoQuorum = "no_quorum",
         /// At least one objection was still unresolved.
         Objection = "objection",
+        /// The value was withdrawn while the round was open.
+        Withdrawn = "withdrawn",
     }
 );
 

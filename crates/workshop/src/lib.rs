@@ -56,4 +56,4 @@ pub use reflections::{ActionSource, ActionView, ReflectionView, SessionReflectio
 pub use schema::SCHEMA_VERSION;
 pub use sessions::SessionView;
 pub use values::{BehaviourView, RoundView, SourceView, StanceView, Tally, ValueView, VersionView};
-pub use workshop::{random_actor, AnonymousActor, NewWorkshop, Viewer, Workshop, Writer};
+pub use workshop::{random_actor, AnonymousActor, NewWorkshop, NotOpened, Viewer, Workshop, Writer};

@@ -25,6 +25,7 @@ pub const DEFAULT_VOTE_BUDGET: u32 = 5;
 
 /// The workshop's title, purpose, phase and timer, as everyone sees them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MetaView {
     /// The title.
     pub title: String,
@@ -44,6 +45,7 @@ pub struct MetaView {
 
 /// The shared timer. The UI counts down from `ends_at` with its own clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum TimerView {
     /// No timer.
@@ -66,6 +68,7 @@ pub enum TimerView {
 
 /// One ground rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GroundRuleView {
     /// Its id.
     pub id: GroundRuleId,
@@ -92,15 +95,32 @@ fn meta_obj<R: ReadDoc + ?Sized>(doc: &R) -> Result<ObjId> {
 }
 
 pub(crate) fn is_facilitator<R: ReadDoc + ?Sized>(doc: &R, who: ParticipantId) -> bool {
-    let Ok(meta) = meta_obj(doc) else { return false };
-    let Some(map) = doc::child_map(doc, &meta, "facilitators") else { return false };
-    doc::boolean(doc, &map, &who.key()) == Some(true)
+    facilitators(doc).contains(&who)
 }
 
+/// The facilitators: current participants holding the role. Laptops can step down or remove
+/// each other at the same time, so the rule "there is always a facilitator" is kept when
+/// reading: if nobody holds the role, the earliest-joined remaining participant has it.
 pub(crate) fn facilitators<R: ReadDoc + ?Sized>(doc: &R) -> Vec<ParticipantId> {
-    let Ok(meta) = meta_obj(doc) else { return Vec::new() };
-    let Some(map) = doc::child_map(doc, &meta, "facilitators") else { return Vec::new() };
-    let mut ids: Vec<ParticipantId> = doc::set_members(doc, &map);
+    let Ok(participants) = doc::root(doc, key::PARTICIPANTS) else { return Vec::new() };
+    let current = |id: &ParticipantId| {
+        doc::child_map(doc, &participants, &id.key())
+            .is_some_and(|p| doc::int(doc, &p, "removed_at").is_none())
+    };
+    let flagged: Vec<ParticipantId> = meta_obj(doc)
+        .ok()
+        .and_then(|meta| doc::child_map(doc, &meta, "facilitators"))
+        .map(|map| doc::set_members(doc, &map))
+        .unwrap_or_default();
+    let mut ids: Vec<ParticipantId> = flagged.into_iter().filter(|id| current(id)).collect();
+    if ids.is_empty() {
+        let earliest = doc::entries::<ParticipantId, _>(doc, &participants)
+            .into_iter()
+            .filter(|(_, obj)| doc::int(doc, obj, "removed_at").is_none())
+            .map(|(id, obj)| (doc::int(doc, &obj, "joined_at").unwrap_or(0), id))
+            .min();
+        ids.extend(earliest.map(|(_, id)| id));
+    }
     ids.sort();
     ids
 }

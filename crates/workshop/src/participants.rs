@@ -18,6 +18,7 @@ use crate::workshop::{facilitator, member, put_if_changed, Workshop};
 /// A participant as everyone sees them: a first name, a colour and a symbol. Never a title,
 /// role or organisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ParticipantView {
     /// Their id.
     pub id: ParticipantId,
@@ -37,6 +38,7 @@ pub struct ParticipantView {
 
 /// How many people took part, by the perspectives they chose to share. Never linked to names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Participation {
     /// Everyone who has joined and not been removed.
     pub people: usize,

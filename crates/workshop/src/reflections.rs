@@ -18,6 +18,7 @@ use crate::workshop::{find, member, put_if_changed, Viewer, Workshop, Writer};
 
 /// A reflection.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReflectionView {
     /// Its id.
     pub id: ReflectionId,
@@ -37,6 +38,7 @@ pub struct ReflectionView {
 
 /// One session's reflections, under the four prompts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionReflections {
     /// The session.
     pub session: SessionView,
@@ -45,7 +47,8 @@ pub struct SessionReflections {
 }
 
 /// Where an action came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum ActionSource {
     /// A reflection.
@@ -76,6 +79,7 @@ impl ActionSource {
 
 /// An action.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ActionView {
     /// Its id.
     pub id: ActionId,

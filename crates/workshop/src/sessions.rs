@@ -14,6 +14,7 @@ use crate::ParticipantId;
 
 /// A session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionView {
     /// Its id.
     pub id: SessionId,

@@ -6,8 +6,16 @@
 //! a reason where one is required; an objection opens a linked challenge. The facilitator
 //! closes the round: it is agreed only with quorum and no unresolved objection. Changing an
 //! agreed value starts version N+1, which needs a new round.
+//!
+//! Laptops can act at the same time, so nothing that a rule depends on is stored twice. A
+//! value's status and version are *derived* from its rounds and its current wording; each
+//! round keeps the wording it asked about, every stance, and every close. Rounds opened at the
+//! same time (two facilitators, one offline) are one logical round: each new round records the
+//! round it follows, rounds at the same depth of that chain are merged, everyone's stances
+//! count, and the earliest close decides. What is agreed is always the wording the round
+//! asked about; an edit that raced the round becomes the next version's draft.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use automerge::transaction::{Transactable, Transaction};
 use automerge::{ObjId, ObjType, ReadDoc};
@@ -25,6 +33,7 @@ use crate::workshop::{facilitator, find, member, put_if_changed, Viewer, Worksho
 
 /// A value with its provenance: sources, wording history, consent rounds and challenges.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ValueView {
     /// Its id.
     pub id: ValueId,
@@ -56,6 +65,7 @@ pub struct ValueView {
 
 /// One "we will…" behaviour.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BehaviourView {
     /// Its id.
     pub id: BehaviourId,
@@ -67,6 +77,7 @@ pub struct BehaviourView {
 
 /// A source note of a value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SourceView {
     /// The note.
     pub note: NoteId,
@@ -78,6 +89,7 @@ pub struct SourceView {
 
 /// An agreed version of a value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VersionView {
     /// The version number.
     pub version: u32,
@@ -95,6 +107,7 @@ pub struct VersionView {
 
 /// A consent round.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoundView {
     /// Its id.
     pub id: RoundId,
@@ -120,6 +133,7 @@ pub struct RoundView {
 
 /// Counts of each stance.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Tally {
     /// Agree.
     pub agree: u32,
@@ -149,6 +163,7 @@ impl Tally {
 
 /// One person's stance in a round.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StanceView {
     /// The person.
     pub participant: AuthorView,
@@ -165,18 +180,242 @@ pub struct StanceView {
     pub counted: bool,
 }
 
-/// Starts an edit of a value's content: refused in a round or when withdrawn; an agreed value
-/// goes back to draft as version N+1.
-fn begin_content_edit(tx: &mut Transaction<'_>, obj: &ObjId) -> Result<()> {
-    match doc::parsed::<ValueStatus, _>(tx, obj, "status") {
-        Some(ValueStatus::InConsent) => Err(Refusal::ValueInConsent.into()),
-        Some(ValueStatus::Withdrawn) => Err(Refusal::Withdrawn(ObjectKind::Value).into()),
-        Some(ValueStatus::Agreed) => {
-            let version = doc::int(tx, obj, "version").unwrap_or(1);
-            tx.put(obj, "version", version + 1)?;
-            tx.put(obj, "status", ValueStatus::Draft.key())?;
-            Ok(())
+/// The wording a round asks about (and, if agreed, what was agreed).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Wording {
+    statement: String,
+    easy_read: String,
+    behaviours: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct RawStance {
+    participant: ParticipantId,
+    stance: Stance,
+    reason: Option<String>,
+    at: Timestamp,
+    challenge: Option<ChallengeId>,
+    round: RoundId,
+}
+
+#[derive(Debug, Clone)]
+struct RawClose {
+    closer: String,
+    at: Timestamp,
+    outcome: RoundOutcome,
+    counted: HashMap<String, Stance>,
+}
+
+#[derive(Debug, Clone)]
+struct RawRound {
+    id: RoundId,
+    obj: ObjId,
+    opened_at: Timestamp,
+    after: Option<RoundId>,
+    quorum: u32,
+    wording: Wording,
+    stances: Vec<RawStance>,
+    closes: Vec<RawClose>,
+}
+
+/// One logical round: every round object opened at the same depth of the chain (normally one;
+/// several when facilitators opened rounds concurrently).
+#[derive(Debug, Clone)]
+struct Round {
+    /// The earliest member, whose id, quorum and wording stand for the round.
+    canonical: RawRound,
+    /// Every member object (including the canonical one).
+    members: Vec<(RoundId, ObjId)>,
+    /// Each person's latest stance across the members.
+    stances: Vec<RawStance>,
+    /// The deciding close: the earliest.
+    close: Option<RawClose>,
+    /// The version of the value this round asked about.
+    version: u32,
+}
+
+impl Round {
+    fn is_open(&self) -> bool {
+        self.close.is_none()
+    }
+
+    fn agreed(&self) -> bool {
+        self.close.as_ref().is_some_and(|c| c.outcome == RoundOutcome::Agreed)
+    }
+}
+
+/// What a value is now, derived from its rounds and wording.
+#[derive(Debug)]
+struct State {
+    status: ValueStatus,
+    version: u32,
+    rounds: Vec<Round>,
+}
+
+fn current_wording<R: ReadDoc + ?Sized>(doc: &R, value: &ObjId) -> Wording {
+    Wording {
+        statement: doc::text(doc, value, "statement").unwrap_or_default(),
+        easy_read: doc::text(doc, value, "easy_read").unwrap_or_default(),
+        behaviours: behaviours(doc, value).into_iter().map(|b| b.text).collect(),
+    }
+}
+
+fn string_list<R: ReadDoc + ?Sized>(doc: &R, obj: &ObjId, key: &str) -> Vec<String> {
+    match doc::child(doc, obj, key) {
+        Some(list) => doc
+            .list_range(&list, ..)
+            .filter_map(|i| match i.value {
+                automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+fn raw_rounds<R: ReadDoc + ?Sized>(doc: &R, value: &ObjId) -> Vec<RawRound> {
+    let Some(map) = doc::child_map(doc, value, "rounds") else { return Vec::new() };
+    doc::entries::<RoundId, _>(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| {
+            let stances = match doc::child_map(doc, &obj, "stances") {
+                Some(m) => doc::entries::<ParticipantId, _>(doc, &m)
+                    .into_iter()
+                    .filter_map(|(participant, o)| {
+                        Some(RawStance {
+                            participant,
+                            stance: doc::parsed(doc, &o, "stance")?,
+                            reason: doc::string(doc, &o, "reason"),
+                            at: Timestamp(doc::int(doc, &o, "at").unwrap_or(0)),
+                            challenge: doc::parsed(doc, &o, "challenge"),
+                            round: id,
+                        })
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            let closes = match doc::child_map(doc, &obj, "closes") {
+                Some(m) => doc
+                    .map_range(&m, ..)
+                    .filter_map(|item| {
+                        let c = item.id();
+                        let counted = match doc::child_map(doc, &c, "counted") {
+                            Some(cm) => doc
+                                .map_range(&cm, ..)
+                                .filter_map(|i| match i.value {
+                                    automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) => {
+                                        Some((i.key.to_string(), s.parse().ok()?))
+                                    }
+                                    _ => None,
+                                })
+                                .collect(),
+                            None => HashMap::new(),
+                        };
+                        Some(RawClose {
+                            closer: item.key.to_string(),
+                            at: Timestamp(doc::int(doc, &c, "at")?),
+                            outcome: doc::parsed(doc, &c, "outcome")?,
+                            counted,
+                        })
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            RawRound {
+                id,
+                opened_at: Timestamp(doc::int(doc, &obj, "opened_at").unwrap_or(0)),
+                after: doc::parsed(doc, &obj, "after"),
+                quorum: doc::int(doc, &obj, "quorum").and_then(|q| u32::try_from(q).ok()).unwrap_or(1),
+                wording: Wording {
+                    statement: doc::string(doc, &obj, "statement").unwrap_or_default(),
+                    easy_read: doc::string(doc, &obj, "easy_read").unwrap_or_default(),
+                    behaviours: string_list(doc, &obj, "behaviours"),
+                },
+                stances,
+                closes,
+                obj,
+            }
+        })
+        .collect()
+}
+
+/// Groups round objects into logical rounds by their depth in the chain of `after` links, in
+/// chain order, and numbers the versions they asked about.
+fn rounds<R: ReadDoc + ?Sized>(doc: &R, value: &ObjId) -> Vec<Round> {
+    let raw = raw_rounds(doc, value);
+    let index: HashMap<RoundId, usize> = raw.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    // Depth along `after` links; unknown links and cycles (damaged data) count as the start.
+    let depth = |start: usize| -> usize {
+        let mut d = 0;
+        let mut at = start;
+        while let Some(next) = raw[at].after.and_then(|a| index.get(&a)) {
+            d += 1;
+            at = *next;
+            if d > raw.len() {
+                return 0;
+            }
         }
+        d
+    };
+    let mut groups: BTreeMap<usize, Vec<RawRound>> = BTreeMap::new();
+    for (i, r) in raw.iter().enumerate() {
+        groups.entry(depth(i)).or_default().push(r.clone());
+    }
+    let mut out = Vec::new();
+    let mut agreed_before = 0;
+    for (_, mut members) in groups {
+        members.sort_by(|a, b| a.opened_at.cmp(&b.opened_at).then(a.id.cmp(&b.id)));
+        let mut latest: BTreeMap<ParticipantId, RawStance> = BTreeMap::new();
+        for s in members.iter().flat_map(|m| m.stances.iter()) {
+            let newer = latest.get(&s.participant).is_none_or(|old| (s.at, s.round) > (old.at, old.round));
+            if newer {
+                latest.insert(s.participant, s.clone());
+            }
+        }
+        let close = members
+            .iter()
+            .flat_map(|m| m.closes.iter())
+            .min_by(|a, b| a.at.cmp(&b.at).then_with(|| a.closer.cmp(&b.closer)))
+            .cloned();
+        let round = Round {
+            canonical: members[0].clone(),
+            members: members.iter().map(|m| (m.id, m.obj.clone())).collect(),
+            stances: latest.into_values().collect(),
+            close,
+            version: agreed_before + 1,
+        };
+        if round.agreed() {
+            agreed_before += 1;
+        }
+        out.push(round);
+    }
+    out
+}
+
+fn state<R: ReadDoc + ?Sized>(doc: &R, value: &ObjId) -> State {
+    let rounds = rounds(doc, value);
+    let agreed = rounds.iter().filter(|r| r.agreed()).count();
+    let agreed = u32::try_from(agreed).unwrap_or(u32::MAX);
+    let last_agreed = rounds.iter().rev().find(|r| r.agreed());
+    let (status, version) = if doc::boolean(doc, value, "withdrawn") == Some(true) {
+        (ValueStatus::Withdrawn, agreed.max(1))
+    } else if let Some(open) = rounds.iter().find(|r| r.is_open()) {
+        (ValueStatus::InConsent, open.version)
+    } else if let Some(r) = last_agreed.filter(|r| r.canonical.wording == current_wording(doc, value)) {
+        (ValueStatus::Agreed, r.version)
+    } else {
+        (ValueStatus::Draft, agreed + 1)
+    };
+    State { status, version, rounds }
+}
+
+/// Starts an edit of a value's content: refused while a round is open or once withdrawn.
+/// An agreed value needs no bookkeeping: once its wording differs from what was agreed, it
+/// is the draft of the next version.
+fn begin_content_edit<R: ReadDoc + ?Sized>(doc: &R, obj: &ObjId) -> Result<()> {
+    match state(doc, obj).status {
+        ValueStatus::InConsent => Err(Refusal::ValueInConsent.into()),
+        ValueStatus::Withdrawn => Err(Refusal::Withdrawn(ObjectKind::Value).into()),
         _ => Ok(()),
     }
 }
@@ -200,36 +439,42 @@ fn value_obj<R: ReadDoc + ?Sized>(doc: &R, id: ValueId) -> Result<ObjId> {
     find(doc, key::VALUES, id.key(), ObjectKind::Value)
 }
 
-fn open_round<R: ReadDoc + ?Sized>(doc: &R, value: &ObjId) -> Result<(RoundId, ObjId)> {
-    let round: RoundId = doc::parsed(doc, value, "current_round").ok_or(Refusal::RoundClosed)?;
-    let rounds = doc::child_map(doc, value, "rounds").ok_or(Refusal::RoundClosed)?;
-    let obj = doc::child_map(doc, &rounds, &round.key()).ok_or(WorkshopError::NotFound(ObjectKind::Round))?;
-    if doc::int(doc, &obj, "closed_at").is_some() {
-        return Err(Refusal::RoundClosed.into());
-    }
-    Ok((round, obj))
-}
-
-/// The stances in a round, with whether each objection is still unresolved.
-fn stances<R: ReadDoc + ?Sized>(doc: &R, round: &ObjId) -> Vec<(ParticipantId, Stance, ObjId, bool)> {
-    let Some(map) = doc::child_map(doc, round, "stances") else { return Vec::new() };
-    doc::entries::<ParticipantId, _>(doc, &map)
-        .into_iter()
-        .filter_map(|(p, o)| {
-            let stance: Stance = doc::parsed(doc, &o, "stance")?;
-            let unresolved = stance == Stance::Object
-                && doc::string(doc, &o, "challenge")
-                    .and_then(|c| crate::challenges::status(doc, &c))
-                    .is_none_or(|s| s != ChallengeStatus::ChangedView);
-            Some((p, stance, o, unresolved))
-        })
-        .collect()
+/// Whether an objection is still unresolved: its challenge has not changed the objector's view.
+fn unresolved<R: ReadDoc + ?Sized>(doc: &R, s: &RawStance) -> bool {
+    s.stance == Stance::Object
+        && s.challenge
+            .and_then(|c| crate::challenges::status(doc, &c.key()))
+            .is_none_or(|st| st != ChallengeStatus::ChangedView)
 }
 
 /// The default quorum: more than half of the people in the workshop.
 fn default_quorum<R: ReadDoc + ?Sized>(doc: &R) -> u32 {
     let people = crate::participants::all(doc).iter().filter(|p| !p.removed).count();
     u32::try_from(people / 2 + 1).unwrap_or(u32::MAX)
+}
+
+fn put_close(
+    tx: &mut Transaction<'_>,
+    round: &Round,
+    by: ParticipantId,
+    now: Timestamp,
+    outcome: RoundOutcome,
+    counted: &[(ParticipantId, Stance)],
+) -> Result<()> {
+    for (_, obj) in &round.members {
+        let closes = match doc::child_map(tx, obj, "closes") {
+            Some(m) => m,
+            None => tx.put_object(obj, "closes", ObjType::Map)?,
+        };
+        let c = tx.put_object(&closes, by.key(), ObjType::Map)?;
+        tx.put(&c, "at", now.millis())?;
+        tx.put(&c, "outcome", outcome.key())?;
+        let map = tx.put_object(&c, "counted", ObjType::Map)?;
+        for (p, stance) in counted {
+            tx.put(&map, p.key(), stance.key())?;
+        }
+    }
+    Ok(())
 }
 
 impl Workshop {
@@ -256,12 +501,10 @@ impl Workshop {
                 check_source(tx, *note)?;
                 tx.put(&source_map, note.key(), true)?;
             }
-            tx.put(&obj, "status", ValueStatus::Draft.key())?;
-            tx.put(&obj, "version", 1_i64)?;
+            tx.put(&obj, "withdrawn", false)?;
             tx.put(&obj, "created_at", now.millis())?;
             tx.put(&obj, "drafted_by", by.key())?;
             tx.put_object(&obj, "rounds", ObjType::Map)?;
-            tx.put_object(&obj, "versions", ObjType::Map)?;
             Ok(id)
         })
     }
@@ -383,20 +626,22 @@ impl Workshop {
         })
     }
 
-    /// Withdraws a value (facilitator only). Its history is kept.
+    /// Withdraws a value (facilitator only). Its history is kept; an open round is closed as
+    /// withdrawn.
     pub fn withdraw_value(&mut self, now: Timestamp, by: ParticipantId, value: ValueId) -> Result<()> {
         self.change(now, |tx| {
             facilitator(tx, by)?;
             let obj = value_obj(tx, value)?;
-            if let Ok((_, round)) = open_round(tx, &obj) {
-                tx.put(&round, "closed_at", now.millis())?;
+            if let Some(open) = rounds(tx, &obj).into_iter().find(Round::is_open) {
+                put_close(tx, &open, by, now, RoundOutcome::Withdrawn, &[])?;
             }
-            put_if_changed(tx, &obj, "status", ValueStatus::Withdrawn.key())
+            put_if_changed(tx, &obj, "withdrawn", true)
         })
     }
 
     /// Opens a consent round on a draft value (facilitator only). `quorum` is how many
-    /// stances are needed; by default more than half of the people in the workshop.
+    /// stances are needed; by default more than half of the people in the workshop. The round
+    /// keeps the wording it asks about.
     pub fn open_consent_round(
         &mut self,
         now: Timestamp,
@@ -412,28 +657,34 @@ impl Workshop {
         self.change(now, |tx| {
             facilitator(tx, by)?;
             let obj = value_obj(tx, value)?;
-            match doc::parsed::<ValueStatus, _>(tx, &obj, "status") {
-                Some(ValueStatus::InConsent) => return Err(Refusal::RoundAlreadyOpen.into()),
-                Some(ValueStatus::Withdrawn) => return Err(Refusal::Withdrawn(ObjectKind::Value).into()),
-                Some(ValueStatus::Agreed) => return Err(Refusal::AlreadyAgreed.into()),
-                _ => {}
+            let st = state(tx, &obj);
+            match st.status {
+                ValueStatus::InConsent => return Err(Refusal::RoundAlreadyOpen.into()),
+                ValueStatus::Withdrawn => return Err(Refusal::Withdrawn(ObjectKind::Value).into()),
+                ValueStatus::Agreed => return Err(Refusal::AlreadyAgreed.into()),
+                ValueStatus::Draft => {}
             }
-            let statement = doc::text(tx, &obj, "statement").unwrap_or_default();
-            if statement.trim().is_empty() {
+            let wording = current_wording(tx, &obj);
+            if wording.statement.trim().is_empty() {
                 return Err(Refusal::EmptyText.into());
             }
             let quorum = quorum.unwrap_or_else(|| default_quorum(tx));
-            let rounds = doc::child_map(tx, &obj, "rounds")
+            let rounds_map = doc::child_map(tx, &obj, "rounds")
                 .ok_or(WorkshopError::NotAWorkshop("a value has no rounds"))?;
-            let round = tx.put_object(&rounds, id.key(), ObjType::Map)?;
+            let round = tx.put_object(&rounds_map, id.key(), ObjType::Map)?;
             tx.put(&round, "opened_at", now.millis())?;
+            if let Some(last) = st.rounds.last() {
+                tx.put(&round, "after", last.canonical.id.key())?;
+            }
             tx.put(&round, "quorum", i64::from(quorum))?;
-            tx.put(&round, "version", doc::int(tx, &obj, "version").unwrap_or(1))?;
-            tx.put(&round, "statement", statement)?;
+            tx.put(&round, "statement", wording.statement.as_str())?;
+            tx.put(&round, "easy_read", wording.easy_read.as_str())?;
+            let list = tx.put_object(&round, "behaviours", ObjType::List)?;
+            for (i, line) in wording.behaviours.iter().enumerate() {
+                tx.insert(&list, i, line.as_str())?;
+            }
             tx.put_object(&round, "stances", ObjType::Map)?;
-            tx.put_object(&round, "counted", ObjType::Map)?;
-            tx.put(&obj, "current_round", id.key())?;
-            tx.put(&obj, "status", ValueStatus::InConsent.key())?;
+            tx.put_object(&round, "closes", ObjType::Map)?;
             Ok(id)
         })
     }
@@ -461,15 +712,18 @@ impl Workshop {
         self.change(now, |tx| {
             member(tx, by)?;
             let obj = value_obj(tx, value)?;
-            let (round_id, round) = open_round(tx, &obj)?;
-            let map = doc::child_map(tx, &round, "stances")
-                .ok_or(WorkshopError::NotAWorkshop("a round has no stances"))?;
-            let previous = doc::child_map(tx, &map, &by.key());
-            let previous_stance = previous.as_ref().and_then(|p| doc::parsed::<Stance, _>(tx, p, "stance"));
-            let previous_challenge: Option<ChallengeId> =
-                previous.as_ref().and_then(|p| doc::parsed(tx, p, "challenge"));
-            let entry = match previous {
-                Some(p) => p,
+            let round = rounds(tx, &obj).into_iter().find(Round::is_open).ok_or(Refusal::RoundClosed)?;
+            if doc::boolean(tx, &obj, "withdrawn") == Some(true) {
+                return Err(Refusal::Withdrawn(ObjectKind::Value).into());
+            }
+            let previous = round.stances.iter().find(|s| s.participant == by).cloned();
+            let target = &round.canonical.obj;
+            let map = match doc::child_map(tx, target, "stances") {
+                Some(m) => m,
+                None => tx.put_object(target, "stances", ObjType::Map)?,
+            };
+            let entry = match doc::child_map(tx, &map, &by.key()) {
+                Some(e) => e,
                 None => tx.put_object(&map, by.key(), ObjType::Map)?,
             };
             tx.put(&entry, "stance", stance.key())?;
@@ -483,48 +737,56 @@ impl Workshop {
             }
             tx.put(&entry, "at", now.millis())?;
 
+            let held = previous.as_ref().filter(|p| p.stance == Stance::Object).and_then(|p| p.challenge);
             let mut opened = None;
-            match (stance, previous_stance, previous_challenge) {
-                (Stance::Object, Some(Stance::Object), Some(c)) => {
+            match (stance, held) {
+                (Stance::Object, Some(c)) => {
                     // Still objecting: keep the same challenge, with the latest reason.
                     let cobj = find(tx, key::CHALLENGES, c.key(), ObjectKind::Challenge)?;
-                    let reason = reason.clone().unwrap_or_default();
-                    doc::edit_text(tx, &cobj, "text", &TextEdit::Replace(reason), limit::REASON, true)?;
+                    let text = reason.clone().unwrap_or_default();
+                    doc::edit_text(tx, &cobj, "text", &TextEdit::Replace { text }, limit::REASON, true)?;
+                    tx.put(&entry, "challenge", c.key())?;
                     opened = Some(c);
                 }
-                (Stance::Object, _, _) => {
-                    let reason = reason.clone().unwrap_or_default();
+                (Stance::Object, None) => {
+                    let text = reason.clone().unwrap_or_default();
                     let cobj = crate::challenges::put(
                         tx,
                         new_challenge,
                         Target::Value(value),
                         &by.key(),
                         ChallengeKind::SeeDifferently,
-                        &reason,
+                        &text,
                         now,
                     )?;
                     tx.put(&cobj, "objection_value", value.key())?;
-                    tx.put(&cobj, "objection_round", round_id.key())?;
+                    tx.put(&cobj, "objection_round", round.canonical.id.key())?;
                     tx.put(&cobj, "objection_participant", by.key())?;
                     tx.put(&entry, "challenge", new_challenge.key())?;
                     opened = Some(new_challenge);
                 }
-                (_, Some(Stance::Object), Some(c)) => {
+                (_, Some(c)) => {
                     // Moving away from an objection: the objector's view changed.
                     let cobj = find(tx, key::CHALLENGES, c.key(), ObjectKind::Challenge)?;
                     tx.put(&cobj, "status", ChallengeStatus::ChangedView.key())?;
                     tx.put(&cobj, "status_at", now.millis())?;
-                    tx.delete(&entry, "challenge")?;
+                    if tx.get(&entry, "challenge")?.is_some() {
+                        tx.delete(&entry, "challenge")?;
+                    }
                 }
-                _ => {}
+                _ => {
+                    if tx.get(&entry, "challenge")?.is_some() {
+                        tx.delete(&entry, "challenge")?;
+                    }
+                }
             }
             Ok(opened)
         })
     }
 
     /// Closes the value's open round (facilitator only) and records the outcome: agreed only
-    /// with quorum and no unresolved objection. An agreed version is recorded in the wording
-    /// history; otherwise the value goes back to draft for more work.
+    /// with quorum and no unresolved objection. What is agreed is the wording the round asked
+    /// about; otherwise the value stays a draft for more work.
     pub fn close_consent_round(
         &mut self,
         now: Timestamp,
@@ -534,50 +796,21 @@ impl Workshop {
         self.change(now, |tx| {
             facilitator(tx, by)?;
             let obj = value_obj(tx, value)?;
-            let (round_id, round) = open_round(tx, &obj)?;
+            let round = rounds(tx, &obj).into_iter().find(Round::is_open).ok_or(Refusal::RoundClosed)?;
             let people: Vec<ParticipantView> = crate::participants::all(tx);
             let current = |p: &ParticipantId| people.iter().any(|v| v.id == *p && !v.removed);
-            let stances: Vec<_> = stances(tx, &round).into_iter().filter(|(p, ..)| current(p)).collect();
-            let quorum = doc::int(tx, &round, "quorum").and_then(|q| u32::try_from(q).ok()).unwrap_or(1);
+            let stances: Vec<&RawStance> = round.stances.iter().filter(|s| current(&s.participant)).collect();
             let counted = u32::try_from(stances.len()).unwrap_or(u32::MAX);
-            let outcome = if counted < quorum {
+            let outcome = if counted < round.canonical.quorum {
                 RoundOutcome::NoQuorum
-            } else if stances.iter().any(|(.., unresolved)| *unresolved) {
+            } else if stances.iter().any(|s| unresolved(tx, s)) {
                 RoundOutcome::Objection
             } else {
                 RoundOutcome::Agreed
             };
-            let counted_map = match doc::child_map(tx, &round, "counted") {
-                Some(m) => m,
-                None => tx.put_object(&round, "counted", ObjType::Map)?,
-            };
-            for (p, stance, ..) in &stances {
-                tx.put(&counted_map, p.key(), stance.key())?;
-            }
-            tx.put(&round, "closed_at", now.millis())?;
-            tx.put(&round, "outcome", outcome.key())?;
-            tx.delete(&obj, "current_round")?;
-            if outcome == RoundOutcome::Agreed {
-                let version = doc::int(tx, &obj, "version").unwrap_or(1);
-                let versions = match doc::child_map(tx, &obj, "versions") {
-                    Some(m) => m,
-                    None => tx.put_object(&obj, "versions", ObjType::Map)?,
-                };
-                let v = tx.put_object(&versions, version.to_string(), ObjType::Map)?;
-                tx.put(&v, "statement", doc::text(tx, &obj, "statement").unwrap_or_default())?;
-                tx.put(&v, "easy_read", doc::text(tx, &obj, "easy_read").unwrap_or_default())?;
-                let lines = behaviours(tx, &obj).into_iter().map(|b| b.text).collect::<Vec<_>>();
-                let list = tx.put_object(&v, "behaviours", ObjType::List)?;
-                for (i, line) in lines.iter().enumerate() {
-                    tx.insert(&list, i, line.as_str())?;
-                }
-                tx.put(&v, "agreed_at", now.millis())?;
-                tx.put(&v, "round", round_id.key())?;
-                tx.put(&obj, "status", ValueStatus::Agreed.key())?;
-                tx.put(&obj, "agreed_at", now.millis())?;
-            } else {
-                tx.put(&obj, "status", ValueStatus::Draft.key())?;
-            }
+            let counted: Vec<(ParticipantId, Stance)> =
+                stances.iter().map(|s| (s.participant, s.stance)).collect();
+            put_close(tx, &round, by, now, outcome, &counted)?;
             Ok(outcome)
         })
     }
@@ -621,116 +854,78 @@ impl Workshop {
             })
             .collect();
         sources.sort_by_key(|s| s.note);
-        let mut versions: Vec<VersionView> = match doc::child_map(d, obj, "versions") {
-            Some(map) => d
-                .map_range(&map, ..)
-                .filter_map(|item| {
-                    let version: u32 = item.key.parse().ok()?;
-                    let v = item.id();
-                    let behaviours = match doc::child(d, &v, "behaviours") {
-                        Some(list) => d
-                            .list_range(&list, ..)
-                            .filter_map(|i| match i.value {
-                                automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) => {
-                                    Some(s.to_string())
-                                }
-                                _ => None,
-                            })
-                            .collect(),
-                        None => Vec::new(),
-                    };
-                    Some(VersionView {
-                        version,
-                        statement: doc::string(d, &v, "statement").unwrap_or_default(),
-                        behaviours,
-                        easy_read: doc::string(d, &v, "easy_read").unwrap_or_default(),
-                        agreed_at: Timestamp(doc::int(d, &v, "agreed_at").unwrap_or(0)),
-                        round: doc::parsed(d, &v, "round"),
-                    })
-                })
-                .collect(),
-            None => Vec::new(),
-        };
-        versions.sort_by_key(|v| v.version);
-        let mut rounds: Vec<RoundView> = match doc::child_map(d, obj, "rounds") {
-            Some(map) => doc::entries::<RoundId, _>(d, &map)
-                .into_iter()
-                .map(|(rid, r)| read_round(d, people, rid, &r))
-                .collect(),
-            None => Vec::new(),
-        };
-        rounds.sort_by(|a, b| a.opened_at.cmp(&b.opened_at).then(a.id.cmp(&b.id)));
-        let current_round = doc::parsed(d, obj, "current_round")
-            .filter(|r| rounds.iter().any(|x| x.id == *r && x.closed_at.is_none()));
+        let st = state(d, obj);
+        let versions = st
+            .rounds
+            .iter()
+            .filter(|r| r.agreed())
+            .map(|r| VersionView {
+                version: r.version,
+                statement: r.canonical.wording.statement.clone(),
+                behaviours: r.canonical.wording.behaviours.clone(),
+                easy_read: r.canonical.wording.easy_read.clone(),
+                agreed_at: r.close.as_ref().map_or(Timestamp(0), |c| c.at),
+                round: Some(r.canonical.id),
+            })
+            .collect();
+        let rounds = st.rounds.iter().map(|r| round_view(d, people, r)).collect();
         ValueView {
             id,
             statement: doc::text(d, obj, "statement").unwrap_or_default(),
             behaviours: behaviours(d, obj),
             easy_read: doc::text(d, obj, "easy_read").unwrap_or_default(),
-            status: doc::parsed(d, obj, "status").unwrap_or(ValueStatus::Draft),
-            version: doc::int(d, obj, "version").and_then(|v| u32::try_from(v).ok()).unwrap_or(1),
+            status: st.status,
+            version: st.version,
             created_at: Timestamp(doc::int(d, obj, "created_at").unwrap_or(0)),
             drafted_by: AuthorView::resolve(doc::string(d, obj, "drafted_by").as_deref(), people),
             sources,
             versions,
             rounds,
-            current_round,
+            current_round: st.rounds.iter().find(|r| r.is_open()).map(|r| r.canonical.id),
             challenges: challenges.iter().filter(|c| c.target == Target::Value(id)).cloned().collect(),
         }
     }
 }
 
-fn read_round<R: ReadDoc + ?Sized>(
-    d: &R,
-    people: &HashMap<String, ParticipantView>,
-    id: RoundId,
-    r: &ObjId,
-) -> RoundView {
-    let closed_at = doc::int(d, r, "closed_at").map(Timestamp);
-    let counted: HashMap<String, String> = match doc::child_map(d, r, "counted") {
-        Some(m) => d
-            .map_range(&m, ..)
-            .filter_map(|i| match i.value {
-                automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) => {
-                    Some((i.key.to_string(), s.to_string()))
-                }
-                _ => None,
-            })
-            .collect(),
-        None => HashMap::new(),
-    };
+fn round_view<R: ReadDoc + ?Sized>(d: &R, people: &HashMap<String, ParticipantView>, r: &Round) -> RoundView {
     let mut tally = Tally::default();
     let mut unresolved_objections = 0;
     let mut list: Vec<StanceView> = Vec::new();
-    for (p, stance, o, unresolved) in stances(d, r) {
-        let counted_here = closed_at.is_none() || counted.contains_key(&p.key());
-        if counted_here {
-            tally.add(stance);
-            if unresolved {
+    for s in &r.stances {
+        // A closed round counts exactly the stances its close recorded; a stance that arrived
+        // later from a laptop that was offline is shown but not counted.
+        let counted_stance = match &r.close {
+            None => Some(s.stance),
+            Some(c) => c.counted.get(&s.participant.key()).copied(),
+        };
+        let counted = counted_stance == Some(s.stance);
+        if counted {
+            tally.add(s.stance);
+            if unresolved(d, s) {
                 unresolved_objections += 1;
             }
         }
         list.push(StanceView {
-            participant: AuthorView::resolve(Some(&p.key()), people),
-            stance,
-            reason: doc::string(d, &o, "reason"),
-            at: Timestamp(doc::int(d, &o, "at").unwrap_or(0)),
-            challenge: doc::parsed(d, &o, "challenge"),
-            counted: counted_here,
+            participant: AuthorView::resolve(Some(&s.participant.key()), people),
+            stance: s.stance,
+            reason: s.reason.clone(),
+            at: s.at,
+            challenge: s.challenge,
+            counted,
         });
     }
     list.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.participant.display().cmp(b.participant.display())));
     RoundView {
-        id,
-        version: doc::int(d, r, "version").and_then(|v| u32::try_from(v).ok()).unwrap_or(1),
-        statement: doc::string(d, r, "statement").unwrap_or_default(),
-        opened_at: Timestamp(doc::int(d, r, "opened_at").unwrap_or(0)),
-        closed_at,
-        quorum: doc::int(d, r, "quorum").and_then(|q| u32::try_from(q).ok()).unwrap_or(1),
+        id: r.canonical.id,
+        version: r.version,
+        statement: r.canonical.wording.statement.clone(),
+        opened_at: r.canonical.opened_at,
+        closed_at: r.close.as_ref().map(|c| c.at),
+        quorum: r.canonical.quorum,
         tally,
         stances: list,
         unresolved_objections,
-        outcome: doc::parsed(d, r, "outcome"),
+        outcome: r.close.as_ref().map(|c| c.outcome),
     }
 }
 

@@ -131,6 +131,16 @@ impl Viewer {
     }
 }
 
+/// A document that could not be opened as a workshop, handed back (unchanged, or with any
+/// migrations that did succeed) together with the reason.
+#[derive(Debug)]
+pub struct NotOpened {
+    /// The document.
+    pub doc: Automerge,
+    /// Why it could not be opened.
+    pub error: WorkshopError,
+}
+
 /// What to create a workshop with.
 #[derive(Debug, Clone)]
 pub struct NewWorkshop {
@@ -193,17 +203,35 @@ impl Workshop {
     /// writing future changes as `actor`. Older schema versions are migrated.
     pub fn load(bytes: &[u8], actor: ActorId, now: Timestamp) -> Result<Self> {
         let doc = Automerge::load(bytes)?.with_actor(actor);
-        Self::from_automerge(doc, now)
+        Self::from_automerge(doc, now).map_err(|rejected| rejected.error)
     }
 
-    /// Wraps an Automerge document that holds a workshop (checking and migrating it).
-    pub fn from_automerge(doc: Automerge, now: Timestamp) -> Result<Self> {
-        let mut workshop = Workshop { doc };
-        schema::upgrade(&mut workshop.doc, now, schema::MIGRATIONS, SCHEMA_VERSION)?;
-        for collection in key::COLLECTIONS {
-            doc::root(&workshop.doc, collection)?;
+    /// Wraps an Automerge document that holds a workshop, checking it and migrating it from
+    /// an older schema. A document that can't be opened is handed back with the reason, so a
+    /// runtime that keeps documents in a repo never loses one (it must not be replaced by an
+    /// empty document that would then be saved over the real one).
+    pub fn from_automerge(mut doc: Automerge, now: Timestamp) -> std::result::Result<Self, Box<NotOpened>> {
+        let opened = schema::upgrade(&mut doc, now, schema::MIGRATIONS, SCHEMA_VERSION)
+            .and_then(|_| key::COLLECTIONS.iter().try_for_each(|c| doc::root(&doc, c).map(drop)));
+        match opened {
+            Ok(()) => Ok(Workshop { doc }),
+            Err(error) => Err(Box::new(NotOpened { doc, error })),
         }
-        Ok(workshop)
+    }
+
+    /// Checks, without changing it, that a document is a workshop this build can open.
+    /// Returns whether opening it will migrate it from an older schema.
+    pub fn check(doc: &Automerge) -> Result<bool> {
+        let found = schema::version(doc).ok_or(WorkshopError::NotAWorkshop("no format version"))?;
+        if found > SCHEMA_VERSION {
+            return Err(WorkshopError::TooNew { found, supported: SCHEMA_VERSION });
+        }
+        if found == SCHEMA_VERSION {
+            for collection in key::COLLECTIONS {
+                doc::root(doc, collection)?;
+            }
+        }
+        Ok(found < SCHEMA_VERSION)
     }
 
     /// A copy of this workshop for another device, writing as `actor`. This is how a replica
@@ -254,6 +282,12 @@ impl Workshop {
     pub fn merge(&mut self, other: &mut Workshop) -> Result<()> {
         self.doc.merge(&mut other.doc)?;
         Ok(())
+    }
+
+    /// Gives back the Automerge document (for runtimes that keep documents in a repo and wrap
+    /// them as a `Workshop` only while working on them).
+    pub fn into_automerge(self) -> Automerge {
+        self.doc
     }
 
     /// The underlying Automerge document, read-only (for sync and storage layers).

@@ -59,7 +59,7 @@ fn the_writing_device_recognises_edits_and_withdraws_its_anonymous_note() {
 
     let now = room.tick();
     let before = room.w.heads();
-    room.w.edit_note(now, &writer, id, &TextEdit::Replace("Edited anonymously".into())).unwrap();
+    room.w.edit_note(now, &writer, id, &TextEdit::Replace { text: "Edited anonymously".into() }).unwrap();
     assert_eq!(room.w.note(&mine, id).unwrap().text, "Edited anonymously");
     let actors = actors_since(&room.w, &before);
     assert!(!actors.is_empty());

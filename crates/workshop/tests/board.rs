@@ -84,12 +84,12 @@ fn notes_are_edited_by_splices_and_replacements() {
         .edit_note(now, &me, id, &TextEdit::Splice { index: 5, delete: 0, insert: "evening ".into() })
         .unwrap();
     assert_eq!(room.texts(&Viewer::default()), ["More evening sessions"]);
-    room.w.edit_note(now, &me, id, &TextEdit::Replace("More weekend sessions".into())).unwrap();
+    room.w.edit_note(now, &me, id, &TextEdit::Replace { text: "More weekend sessions".into() }).unwrap();
     assert_eq!(room.texts(&Viewer::default()), ["More weekend sessions"]);
     let err =
         room.w.edit_note(now, &me, id, &TextEdit::Splice { index: 99, delete: 1, insert: String::new() });
     assert_eq!(refusal(err.unwrap_err()), Refusal::EditOutOfRange);
-    let err = room.w.edit_note(now, &me, id, &TextEdit::Replace(" ".into()));
+    let err = room.w.edit_note(now, &me, id, &TextEdit::Replace { text: " ".into() });
     assert_eq!(refusal(err.unwrap_err()), Refusal::EmptyText);
     // Anyone can edit a shared note: the text is collaborative.
     let fac = Writer::Named(room.fac);
@@ -156,7 +156,9 @@ fn areas_are_ordered_by_fractional_index_and_edited_by_the_facilitator_only() {
     room.w.set_prompt_order(now, room.fac, third, order_between(Some(orders[0]), Some(orders[1]))).unwrap();
     let ids: Vec<PromptId> = room.w.board(&Viewer::default()).prompts.iter().map(|p| p.id).collect();
     assert_eq!(ids, [first, third, second]);
-    room.w.edit_prompt_title(now, room.fac, second, &TextEdit::Replace("What matters most?".into())).unwrap();
+    room.w
+        .edit_prompt_title(now, room.fac, second, &TextEdit::Replace { text: "What matters most?".into() })
+        .unwrap();
     assert_eq!(room.w.board(&Viewer::default()).prompts[2].title, "What matters most?");
     assert_eq!(
         refusal(room.w.add_prompt(now, sam, &mut room.rng, "Mine", None).unwrap_err()),
@@ -184,7 +186,10 @@ fn withdrawn_notes_leave_every_view_and_only_the_writer_or_facilitator_can_withd
     room.w.withdraw_note(now, &Writer::Named(room.fac), b).unwrap();
     assert!(room.texts(&Viewer::participant(sam)).is_empty());
     assert!(room.w.note(&Viewer::participant(sam), a).is_none());
-    let err = room.w.edit_note(now, &Writer::Named(sam), a, &TextEdit::Replace("back".into())).unwrap_err();
+    let err = room
+        .w
+        .edit_note(now, &Writer::Named(sam), a, &TextEdit::Replace { text: "back".into() })
+        .unwrap_err();
     assert_eq!(refusal(err), Refusal::Withdrawn(ObjectKind::Note));
     assert_eq!(refusal(room.w.set_votes(now, kim, a, 1).unwrap_err()).code(), "note_not_shared");
 }
@@ -200,7 +205,9 @@ fn clusters_group_notes_within_an_area() {
     let cluster = room.w.add_cluster(now, sam, &mut room.rng, prompt, "When we meet").unwrap();
     room.w.set_note_cluster(now, &Writer::Named(sam), a, Some(cluster)).unwrap();
     room.w.set_note_cluster(now, &Writer::Named(room.fac), b, Some(cluster)).unwrap();
-    room.w.edit_cluster_title(now, sam, cluster, &TextEdit::Replace("Times that work".into())).unwrap();
+    room.w
+        .edit_cluster_title(now, sam, cluster, &TextEdit::Replace { text: "Times that work".into() })
+        .unwrap();
     let board = room.w.board(&Viewer::default());
     assert_eq!(
         board.prompts[0].clusters,
@@ -258,10 +265,13 @@ fn private_notes_are_hidden_from_others_until_the_facilitator_reveals() {
     assert!(room.texts(&Viewer::participant(room.fac)).is_empty(), "not even the facilitator sees it");
     let now = room.tick();
     // Nobody else can edit, vote on, or use it while it's private.
-    let err = room.w.edit_note(now, &Writer::Named(kim), id, &TextEdit::Replace("x".into())).unwrap_err();
+    let err =
+        room.w.edit_note(now, &Writer::Named(kim), id, &TextEdit::Replace { text: "x".into() }).unwrap_err();
     assert_eq!(refusal(err), Refusal::NotYourNote);
     assert_eq!(refusal(room.w.set_votes(now, kim, id, 1).unwrap_err()).code(), "note_not_shared");
-    room.w.edit_note(now, &Writer::Named(sam), id, &TextEdit::Replace("My shared thought".into())).unwrap();
+    room.w
+        .edit_note(now, &Writer::Named(sam), id, &TextEdit::Replace { text: "My shared thought".into() })
+        .unwrap();
     assert_eq!(refusal(room.w.reveal_notes(now, sam, None).unwrap_err()), Refusal::FacilitatorOnly);
     assert_eq!(room.w.reveal_notes(now, room.fac, None).unwrap(), 1);
     assert_eq!(room.texts(&Viewer::participant(kim)), ["My shared thought"]);

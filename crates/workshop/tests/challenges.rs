@@ -103,9 +103,11 @@ fn challenges_can_target_values_and_reflections_and_be_parked_or_reopened() {
     assert_eq!(room.w.open_challenges(&v).len(), 2);
     assert_eq!(room.value(value).challenges.len(), 1);
     // The raiser can edit their words; others can't.
-    room.w.edit_challenge(now, &me, c2, &TextEdit::Replace("Rushed in what way?".into())).unwrap();
-    let err =
-        room.w.edit_challenge(now, &Writer::Named(sam), c2, &TextEdit::Replace("x".into())).unwrap_err();
+    room.w.edit_challenge(now, &me, c2, &TextEdit::Replace { text: "Rushed in what way?".into() }).unwrap();
+    let err = room
+        .w
+        .edit_challenge(now, &Writer::Named(sam), c2, &TextEdit::Replace { text: "x".into() })
+        .unwrap_err();
     assert_eq!(refusal(err), Refusal::NotYourNote);
     // Any ordinary challenge can be marked "changed my view" by the group.
     room.w.set_challenge_status(now, sam, c2, ChallengeStatus::ChangedView).unwrap();

@@ -35,14 +35,19 @@ fn a_value_is_drafted_from_notes_with_behaviours_and_an_easy_read_line() {
     let now = r.tick();
     let b1 = r.w.add_behaviour(now, g.people[1], &mut r.rng, g.value, "We will let people finish").unwrap();
     let b2 = r.w.add_behaviour(now, g.people[2], &mut r.rng, g.value, "We will check we understood").unwrap();
-    r.w.edit_value_easy_read(now, g.people[3], g.value, &TextEdit::Replace("We listen to you.".into()))
-        .unwrap();
+    r.w.edit_value_easy_read(
+        now,
+        g.people[3],
+        g.value,
+        &TextEdit::Replace { text: "We listen to you.".into() },
+    )
+    .unwrap();
     r.w.edit_behaviour(
         now,
         g.people[0],
         g.value,
         b2,
-        &TextEdit::Replace("We will check we have understood".into()),
+        &TextEdit::Replace { text: "We will check we have understood".into() },
     )
     .unwrap();
     let v = r.value(g.value);
@@ -251,7 +256,7 @@ fn the_value_cannot_change_during_a_round_and_editing_an_agreed_value_starts_ver
         refusal(r.w.open_consent_round(now, r.fac, &mut r.rng, g.value, None).unwrap_err()),
         Refusal::RoundAlreadyOpen
     );
-    let edit = TextEdit::Replace("We always listen first".into());
+    let edit = TextEdit::Replace { text: "We always listen first".into() };
     assert_eq!(
         refusal(r.w.edit_value_statement(now, g.people[0], g.value, &edit).unwrap_err()),
         Refusal::ValueInConsent
@@ -284,7 +289,7 @@ fn the_value_cannot_change_during_a_round_and_editing_an_agreed_value_starts_ver
         Timestamp(r.now + 9),
         g.people[3],
         g.value,
-        &TextEdit::Replace("We listen.".into()),
+        &TextEdit::Replace { text: "We listen.".into() },
     )
     .unwrap();
     assert_eq!(r.value(g.value).version, 3);
@@ -318,7 +323,8 @@ fn a_withdrawn_value_keeps_its_history_and_cannot_be_edited() {
     let v = r.value(g.value);
     assert_eq!(v.status, ValueStatus::Withdrawn);
     assert!(v.rounds[0].closed_at.is_some());
-    let err = r.w.edit_value_statement(now, r.fac, g.value, &TextEdit::Replace("x".into())).unwrap_err();
+    let err =
+        r.w.edit_value_statement(now, r.fac, g.value, &TextEdit::Replace { text: "x".into() }).unwrap_err();
     assert_eq!(refusal(err), Refusal::Withdrawn(ObjectKind::Value));
 }
 

@@ -198,3 +198,21 @@ fn incremental_saves_rebuild_the_document() {
     assert_eq!(rebuilt.heads(), room.w.heads());
     assert_eq!(room.texts(&Viewer::default()), ["Appended later"]);
 }
+
+#[test]
+fn a_document_that_cannot_be_opened_is_handed_back_unchanged() {
+    let mut doc = automerge::AutoCommit::new();
+    use automerge::transaction::Transactable;
+    doc.put(automerge::ROOT, "hello", "world").unwrap();
+    let doc = automerge::Automerge::load(&doc.save()).unwrap();
+    let heads = doc.get_heads();
+    assert!(Workshop::check(&doc).is_err());
+    let rejected = Workshop::from_automerge(doc, Timestamp(0)).unwrap_err();
+    assert_eq!(rejected.error.kind(), "not_a_workshop");
+    assert_eq!(rejected.doc.get_heads(), heads, "nothing was lost or changed");
+
+    let room = Room::new();
+    assert!(!Workshop::check(room.w.automerge()).unwrap(), "current: no migration needed");
+    let again = Workshop::from_automerge(room.w.clone().into_automerge(), Timestamp(0)).unwrap();
+    assert_eq!(again.heads(), room.w.heads());
+}

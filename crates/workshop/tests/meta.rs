@@ -16,7 +16,7 @@ fn the_facilitator_moves_the_room_through_phases_and_edits_title_and_purpose() {
         assert!(!phase.label().is_empty());
     }
     assert_eq!(refusal(room.w.set_phase(now, sam, Phase::Vote).unwrap_err()), Refusal::FacilitatorOnly);
-    room.w.edit_title(now, room.fac, &TextEdit::Replace("Living Well team".into())).unwrap();
+    room.w.edit_title(now, room.fac, &TextEdit::Replace { text: "Living Well team".into() }).unwrap();
     room.w
         .edit_purpose(now, room.fac, &TextEdit::Splice { index: 0, delete: 6, insert: "Shape".into() })
         .unwrap();
@@ -24,11 +24,11 @@ fn the_facilitator_moves_the_room_through_phases_and_edits_title_and_purpose() {
     assert_eq!(meta.title, "Living Well team");
     assert!(meta.purpose.starts_with("Shape the new"));
     assert_eq!(
-        refusal(room.w.edit_title(now, room.fac, &TextEdit::Replace("".into())).unwrap_err()),
+        refusal(room.w.edit_title(now, room.fac, &TextEdit::Replace { text: "".into() }).unwrap_err()),
         Refusal::EmptyText
     );
     assert_eq!(
-        refusal(room.w.edit_title(now, sam, &TextEdit::Replace("Mine".into())).unwrap_err()),
+        refusal(room.w.edit_title(now, sam, &TextEdit::Replace { text: "Mine".into() }).unwrap_err()),
         Refusal::FacilitatorOnly
     );
 }
@@ -67,7 +67,7 @@ fn ground_rules_are_added_edited_and_removed_by_the_facilitator() {
     let id = room.w.add_ground_rule(now, room.fac, &mut room.rng, "Phones on silent").unwrap();
     assert_eq!(room.w.ground_rules().last().unwrap().text, "Phones on silent");
     room.w
-        .edit_ground_rule(now, room.fac, id, &TextEdit::Replace("Phones on silent, please".into()))
+        .edit_ground_rule(now, room.fac, id, &TextEdit::Replace { text: "Phones on silent, please".into() })
         .unwrap();
     assert_eq!(room.w.ground_rules().last().unwrap().text, "Phones on silent, please");
     let first = room.w.ground_rules()[0].id;

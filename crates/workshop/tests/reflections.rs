@@ -31,9 +31,13 @@ fn reflections_are_grouped_by_session_under_the_four_prompts() {
         .w
         .add_reflection(now, &me, &mut room.rng, second, ReflectionKind::DoBetter, "Start on time")
         .unwrap();
-    room.w.edit_reflection(now, &me, r, &TextEdit::Replace("Start and finish on time".into())).unwrap();
-    let err =
-        room.w.edit_reflection(now, &Writer::Named(room.fac), r, &TextEdit::Replace("x".into())).unwrap_err();
+    room.w
+        .edit_reflection(now, &me, r, &TextEdit::Replace { text: "Start and finish on time".into() })
+        .unwrap();
+    let err = room
+        .w
+        .edit_reflection(now, &Writer::Named(room.fac), r, &TextEdit::Replace { text: "x".into() })
+        .unwrap_err();
     assert_eq!(refusal(err), Refusal::NotYourNote);
     let grouped = room.w.reflections_by_session(&Viewer::participant(room.fac));
     assert_eq!(grouped.len(), 2);
@@ -103,7 +107,7 @@ fn a_reflection_becomes_an_action_with_an_owner_that_stays_open_until_done() {
     assert_eq!(open[0].from, Some(ActionSource::Reflection(r)));
     room.w.set_action_done(now, sam, a, true).unwrap();
     room.w.set_action_owner(now, sam, b, Some(room.fac)).unwrap();
-    room.w.edit_action(now, sam, b, &TextEdit::Replace("Book the big room".into())).unwrap();
+    room.w.edit_action(now, sam, b, &TextEdit::Replace { text: "Book the big room".into() }).unwrap();
     let open = room.w.open_actions();
     assert_eq!(open.iter().map(|a| a.text.as_str()).collect::<Vec<_>>(), ["Book the big room"]);
     assert_eq!(open[0].owner.as_ref().map(|p| p.name.as_str()), Some("Amina"));

@@ -1,0 +1,288 @@
+//! View events: small updates derived from Automerge patches, so a front end never re-reads
+//! the whole workshop after a change (its own or another laptop's).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::{PatchAction, Prop};
+use commonground_workshop::{
+    ActionView, ChallengeId, ChallengeView, ChangeHash, GroundRuleView, MetaView, NoteId, NoteView,
+    ParticipantView, Participation, PromptView, ReflectionView, SessionView, Target, ValueView, Viewer,
+    Workshop,
+};
+use serde::Serialize;
+use ts_rs::TS;
+
+/// One change to what a person sees.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export_to = "Event.ts")]
+pub enum Event {
+    /// Title, purpose, phase, timer, vote budget or facilitators changed.
+    MetaChanged {
+        /// The new meta.
+        meta: MetaView,
+    },
+    /// The ground rules changed.
+    GroundRulesChanged {
+        /// All the ground rules, in order.
+        rules: Vec<GroundRuleView>,
+    },
+    /// Someone joined, left, or changed their name or colour. Note and challenge views carry
+    /// the author's id, so names can be refreshed from this list.
+    ParticipantsChanged {
+        /// Everyone.
+        participants: Vec<ParticipantView>,
+        /// Counts by perspective.
+        participation: Participation,
+    },
+    /// Sessions changed.
+    SessionsChanged {
+        /// All sessions.
+        sessions: Vec<SessionView>,
+    },
+    /// Board areas or groups changed (areas come without their notes).
+    AreasChanged {
+        /// The areas, in order, with their groups.
+        prompts: Vec<PromptView>,
+    },
+    /// A note appeared or changed (other than typing in it).
+    NoteUpserted {
+        /// The note as the person sees it.
+        note: NoteView,
+    },
+    /// Someone typed in a note: apply this splice to its text. Positions count Unicode code
+    /// points.
+    NoteTextSpliced {
+        /// The note.
+        note: NoteId,
+        /// Where.
+        index: usize,
+        /// Characters deleted there.
+        delete: usize,
+        /// Text inserted there.
+        insert: String,
+    },
+    /// A note is no longer visible (withdrawn). Challenges on it go with it.
+    NoteRemoved {
+        /// The note.
+        note: NoteId,
+    },
+    /// The person's remaining dots changed.
+    VotesLeft {
+        /// Dots left.
+        votes_left: u32,
+    },
+    /// A challenge appeared or changed (status, replies, words).
+    ChallengeUpserted {
+        /// The challenge as the person sees it.
+        challenge: ChallengeView,
+    },
+    /// A challenge is no longer visible.
+    ChallengeRemoved {
+        /// The challenge.
+        challenge: ChallengeId,
+    },
+    /// A value appeared or changed (wording, stances, outcome).
+    ValueUpserted {
+        /// The value with its provenance and tallies.
+        value: ValueView,
+    },
+    /// A reflection appeared or changed.
+    ReflectionUpserted {
+        /// The reflection.
+        reflection: ReflectionView,
+    },
+    /// An action appeared or changed.
+    ActionUpserted {
+        /// The action.
+        action: ActionView,
+    },
+    /// The change can't be described in small events: fetch a new snapshot.
+    Resync,
+}
+
+/// What a patch touched.
+#[derive(Default)]
+struct Touched {
+    meta: bool,
+    ground_rules: bool,
+    participants: bool,
+    sessions: bool,
+    areas: bool,
+    votes: bool,
+    resync: bool,
+    /// Notes changed beyond typing; their splices are dropped in favour of the whole note.
+    notes: BTreeSet<String>,
+    /// Typing in notes, in order, per note.
+    splices: BTreeMap<String, Vec<Event>>,
+    challenges: BTreeSet<String>,
+    values: BTreeSet<String>,
+    reflections: BTreeSet<String>,
+    actions: BTreeSet<String>,
+}
+
+fn key(prop: &Prop) -> Option<&str> {
+    match prop {
+        Prop::Map(k) => Some(k),
+        Prop::Seq(_) => None,
+    }
+}
+
+/// The events for everything that changed between `before` and now, for `viewer`.
+pub(crate) fn derive(w: &Workshop, viewer: &Viewer, before: &[ChangeHash]) -> Vec<Event> {
+    let after = w.heads();
+    if before == after.as_slice() {
+        return Vec::new();
+    }
+    let mut t = Touched::default();
+    for patch in w.automerge().diff(before, &after) {
+        let Some((_, first)) = patch.path.first() else {
+            // A change at the root itself (a schema migration, a new collection).
+            t.resync = true;
+            continue;
+        };
+        let collection = key(first).unwrap_or_default();
+        // The object's id: the second step of the path, or the key put into the collection.
+        let id = match patch.path.get(1) {
+            Some((_, prop)) => key(prop).map(str::to_owned),
+            None => match &patch.action {
+                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => Some(key.clone()),
+                _ => None,
+            },
+        };
+        let Some(id) = id else { continue };
+        match collection {
+            "meta" => t.meta = true,
+            "ground_rules" => t.ground_rules = true,
+            "participants" => t.participants = true,
+            "sessions" => t.sessions = true,
+            "prompts" | "clusters" => t.areas = true,
+            "notes" => {
+                let in_text =
+                    patch.path.len() == 3 && patch.path.get(2).and_then(|(_, p)| key(p)) == Some("text");
+                let in_votes = patch.path.get(2).and_then(|(_, p)| key(p)) == Some("votes");
+                if in_votes {
+                    t.votes = true;
+                }
+                let splice = match (&patch.action, in_text) {
+                    (PatchAction::SpliceText { index, value, .. }, true) => {
+                        Some((*index, 0, value.make_string()))
+                    }
+                    (PatchAction::DeleteSeq { index, length }, true) => {
+                        Some((*index, *length, String::new()))
+                    }
+                    _ => None,
+                };
+                match (splice, id.parse::<NoteId>()) {
+                    (Some((index, delete, insert)), Ok(note)) => t
+                        .splices
+                        .entry(id)
+                        .or_default()
+                        .push(Event::NoteTextSpliced { note, index, delete, insert }),
+                    _ => {
+                        t.notes.insert(id);
+                    }
+                }
+            }
+            "challenges" => {
+                t.challenges.insert(id);
+            }
+            "values" => {
+                t.values.insert(id);
+            }
+            "reflections" => {
+                t.reflections.insert(id);
+            }
+            "actions" => {
+                t.actions.insert(id);
+            }
+            _ => t.resync = true,
+        }
+    }
+    if t.resync {
+        return vec![Event::Resync];
+    }
+    collect(w, viewer, t)
+}
+
+fn collect(w: &Workshop, viewer: &Viewer, mut t: Touched) -> Vec<Event> {
+    let mut events = Vec::new();
+    if t.meta {
+        events.push(Event::MetaChanged { meta: w.meta() });
+    }
+    if t.ground_rules {
+        events.push(Event::GroundRulesChanged { rules: w.ground_rules() });
+    }
+    if t.participants {
+        events.push(Event::ParticipantsChanged {
+            participants: w.participants(),
+            participation: w.participation(),
+        });
+    }
+    if t.sessions {
+        events.push(Event::SessionsChanged { sessions: w.sessions() });
+    }
+    if t.areas {
+        events.push(Event::AreasChanged { prompts: w.areas() });
+    }
+    for id in &t.notes {
+        let Ok(note) = id.parse::<NoteId>() else { continue };
+        events.push(match w.note(viewer, note) {
+            Some(view) => Event::NoteUpserted { note: view },
+            None => Event::NoteRemoved { note },
+        });
+    }
+    for (id, splices) in std::mem::take(&mut t.splices) {
+        let Ok(note) = id.parse::<NoteId>() else { continue };
+        // A note changed as a whole already carries its final text; a private note of
+        // someone else's must not leak its typing.
+        if t.notes.contains(&id) || w.note(viewer, note).is_none() {
+            continue;
+        }
+        events.extend(splices);
+    }
+    if t.votes {
+        events.push(Event::VotesLeft { votes_left: w.votes_left(viewer) });
+    }
+    if !t.challenges.is_empty() {
+        let visible: BTreeMap<String, ChallengeView> =
+            w.challenges(viewer).into_iter().map(|c| (c.id.to_string(), c)).collect();
+        for id in &t.challenges {
+            match visible.get(id) {
+                Some(c) => {
+                    if let Target::Value(v) = c.target {
+                        t.values.insert(v.to_string());
+                    }
+                    events.push(Event::ChallengeUpserted { challenge: c.clone() });
+                }
+                None => {
+                    if let Ok(challenge) = id.parse() {
+                        events.push(Event::ChallengeRemoved { challenge });
+                    }
+                }
+            }
+        }
+    }
+    if !t.values.is_empty() {
+        for v in w.values(viewer) {
+            if t.values.contains(&v.id.to_string()) {
+                events.push(Event::ValueUpserted { value: v });
+            }
+        }
+    }
+    if !t.reflections.is_empty() {
+        for r in w.reflections(viewer) {
+            if t.reflections.contains(&r.id.to_string()) {
+                events.push(Event::ReflectionUpserted { reflection: r });
+            }
+        }
+    }
+    if !t.actions.is_empty() {
+        for a in w.actions() {
+            if t.actions.contains(&a.id.to_string()) {
+                events.push(Event::ActionUpserted { action: a });
+            }
+        }
+    }
+    events
+}

@@ -1,0 +1,328 @@
+//! The node: workshops in durable storage, run through the command contract.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::OpenOptionsExt;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use automerge::Automerge;
+use commonground_api::{ApiError, Command, Event, Local, Reply, WorkshopService};
+use commonground_workshop::{random_actor, NewWorkshop, NotOpened, Timestamp, Workshop, WorkshopId};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tracing::Instrument;
+
+use crate::durable::{ensure_dir, remove_stale_temps, FILE_MODE};
+use crate::error::{NodeError, Result};
+use crate::health::StorageHealth;
+use crate::keys::{DeviceKeyFile, DeviceSecret};
+use crate::layout::Layout;
+use crate::local;
+use crate::repo::{Doc, DocRepo, SamodKeys};
+use crate::storage::DurableStorage;
+
+/// How long an edit may take to reach the disk before the node reports it as not saved.
+const ACK_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long [`Node::open`] waits for another node on the same folder to finish closing.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// What a command did: the reply, and the view events for everything that changed.
+#[derive(Debug)]
+pub struct Dispatched {
+    /// The command's reply, or why it was refused.
+    pub reply: std::result::Result<Reply, ApiError>,
+    /// What changed, as the person on this device sees it.
+    pub events: Vec<Event>,
+}
+
+struct OpenWorkshop {
+    doc: Doc,
+    local: Mutex<Local>,
+}
+
+/// A Common Ground node: this device's workshops, stored durably in one data folder.
+///
+/// Only one node may have a data folder open at a time (an OS file lock enforces it). Call
+/// [`Node::close`] to stop cleanly; dropping a node inside a tokio runtime also stops it, in
+/// the background.
+pub struct Node {
+    layout: Layout,
+    storage: DurableStorage,
+    repo: DocRepo,
+    device: DeviceSecret,
+    open: Mutex<HashMap<WorkshopId, Arc<OpenWorkshop>>>,
+    /// Held until samod has stopped.
+    lock: Option<File>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("data_dir", &self.layout.root()).finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    /// The platform's data folder for Common Ground (on Linux `~/.local/share/commonground`).
+    pub fn default_data_dir() -> Result<PathBuf> {
+        directories::ProjectDirs::from("org", "Common Ground", "commonground")
+            .map(|dirs| dirs.data_dir().to_owned())
+            .ok_or(NodeError::NoDataDir)
+    }
+
+    /// Opens the node on the platform's data folder.
+    pub async fn open_default() -> Result<Self> {
+        Self::open(Self::default_data_dir()?).await
+    }
+
+    /// Opens the node on `data_dir`, creating it (mode 0700) and the device key on first use.
+    /// Must be called inside a tokio runtime.
+    pub async fn open(data_dir: impl AsRef<Path>) -> Result<Self> {
+        let root = std::path::absolute(data_dir.as_ref()).map_err(|e| NodeError::io(data_dir.as_ref(), e))?;
+        ensure_dir(&root).map_err(|e| NodeError::io(&root, e))?;
+        let layout = Layout::new(root.clone());
+        let lock = acquire_lock(&layout).await?;
+        for dir in [layout.workshops_dir(), layout.repo_dir()] {
+            match remove_stale_temps(&dir) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(count = n, "removed unfinished writes left by an earlier run"),
+                Err(e) => return Err(NodeError::io(dir, e)),
+            }
+        }
+        let device = DeviceKeyFile::load_or_create(&root)?;
+        let storage = DurableStorage::new(layout.clone(), SamodKeys);
+        let repo = DocRepo::open(storage.clone()).await?;
+        tracing::info!(workshops = storage.workshop_ids().len(), "node open");
+        Ok(Self { layout, storage, repo, device, open: Mutex::new(HashMap::new()), lock: Some(lock) })
+    }
+
+    /// The data folder.
+    pub fn data_dir(&self) -> &Path {
+        self.layout.root()
+    }
+
+    /// This device's secret key.
+    pub fn device_secret(&self) -> &DeviceSecret {
+        &self.device
+    }
+
+    /// The workshops stored on this device.
+    pub fn list_workshops(&self) -> Vec<WorkshopId> {
+        self.storage.workshop_ids()
+    }
+
+    /// Creates a workshop, with the person on this device as its facilitator. Returns once
+    /// the workshop and this device's state for it are durably stored.
+    pub async fn create_workshop(&self, new: NewWorkshop) -> Result<WorkshopId> {
+        async {
+            let now = now();
+            let mut rng = os_rng()?;
+            let (workshop, facilitator) = Workshop::create(random_actor(&mut rng), now, &mut rng, new)?;
+            let (id, doc, ticket) = self.repo.create(workshop.into_automerge()).await?;
+            let local = Local { participant: Some(facilitator), ..Local::default() };
+            let path = self.layout.local_file(id);
+            local::save(&path, &local).map_err(|e| NodeError::io(&path, e))?;
+            ticket.wait(ACK_TIMEOUT).await?;
+            lock(&self.open).insert(id, Arc::new(OpenWorkshop { doc, local: Mutex::new(local) }));
+            tracing::info!(workshop = %id, "created a workshop");
+            Ok(id)
+        }
+        .instrument(tracing::info_span!("create_workshop"))
+        .await
+    }
+
+    /// Loads a stored workshop (done automatically by [`Node::with_service`]). Damaged files
+    /// found on the way are set aside and reported by [`Node::workshop_health`].
+    pub async fn open_workshop(&self, id: WorkshopId) -> Result<()> {
+        self.workshop(id).await.map(|_| ())
+    }
+
+    async fn workshop(&self, id: WorkshopId) -> Result<Arc<OpenWorkshop>> {
+        if let Some(open) = lock(&self.open).get(&id) {
+            return Ok(open.clone());
+        }
+        async {
+            let Some(doc) = self.repo.find(id).await? else {
+                return Err(if self.storage.damage(Some(id)).is_empty() {
+                    NodeError::WorkshopNotFound(id)
+                } else {
+                    NodeError::WorkshopDamaged(id)
+                });
+            };
+            doc.read(Workshop::check)?;
+            let (local, damage) = local::load(&self.layout.local_file(id), &self.layout.damaged_dir(id));
+            if let Some(damage) = damage {
+                self.storage.record_damage(Some(id), damage);
+            }
+            let health = self.workshop_health(id);
+            if health.is_damaged() {
+                tracing::warn!(
+                    found = health.found.len(),
+                    set_aside = health.set_aside,
+                    "workshop opened with damaged files set aside"
+                );
+            } else {
+                tracing::debug!("workshop opened");
+            }
+            let open = Arc::new(OpenWorkshop { doc, local: Mutex::new(local) });
+            Ok(lock(&self.open).entry(id).or_insert(open).clone())
+        }
+        .instrument(tracing::info_span!("open_workshop", workshop = %id))
+        .await
+    }
+
+    /// Runs `f` on the workshop's [`WorkshopService`] and returns its result once every change
+    /// it made is durably stored (and this device's [`Local`] state, if it changed).
+    ///
+    /// The document is borrowed from samod for the duration of `f` (wrapped as a [`Workshop`]
+    /// and given back afterwards, so samod stores and syncs the changes); `f` should be quick,
+    /// as it blocks other edits and incoming sync for this workshop. If `f` panics, the
+    /// document is given back first and the panic then continues.
+    ///
+    /// An error after `f` ran (a change that could not be written) means "not acknowledged",
+    /// not "not applied": the change may still be stored and synced.
+    pub async fn with_service<R>(
+        &self,
+        id: WorkshopId,
+        f: impl FnOnce(&mut WorkshopService) -> R,
+    ) -> Result<R> {
+        let workshop = self.workshop(id).await?;
+        let span = tracing::info_span!("with_service", workshop = %id);
+        let (result, ticket) = span.in_scope(|| -> Result<_> {
+            let now = now();
+            let mut local = lock(&workshop.local);
+            let (outcome, ticket) = workshop.doc.edit(|am| run_service(am, now, local.clone(), f));
+            let (result, new_local) = match outcome {
+                Ok(done) => done,
+                Err(Interrupted::Error(e)) => return Err(e),
+                Err(Interrupted::Panic(panic)) => std::panic::resume_unwind(panic),
+            };
+            if new_local != *local {
+                let path = self.layout.local_file(id);
+                local::save(&path, &new_local).map_err(|e| NodeError::io(&path, e))?;
+                *local = new_local;
+            }
+            Ok((result, ticket))
+        })?;
+        if let Some(ticket) = ticket {
+            ticket.wait(ACK_TIMEOUT).instrument(span).await?;
+        }
+        Ok(result)
+    }
+
+    /// Runs one command, at the current time and with fresh randomness, returning once its
+    /// changes are durably stored.
+    pub async fn dispatch(&self, id: WorkshopId, command: Command) -> Result<Dispatched> {
+        let now = now();
+        let mut rng = os_rng()?;
+        self.with_service(id, move |service| {
+            let before = service.workshop().heads();
+            let reply = service.dispatch(now, &mut rng, command);
+            let events = service.events_since(&before);
+            Dispatched { reply, events }
+        })
+        .await
+    }
+
+    /// What was found wrong with the workshop's stored files, if anything.
+    pub fn workshop_health(&self, id: WorkshopId) -> StorageHealth {
+        let set_aside = std::fs::read_dir(self.layout.damaged_dir(id)).map(|d| d.count()).unwrap_or(0);
+        StorageHealth { found: self.storage.damage(Some(id)), set_aside }
+    }
+
+    /// Stops the node once every pending write has completed, and releases the data folder.
+    pub async fn close(mut self) {
+        self.repo.stop().await;
+        self.lock.take();
+        tracing::info!("node closed");
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let Some(lock) = self.lock.take() else { return };
+        // Stop samod in the background and keep the folder locked until it has, so a node
+        // opened next on the same folder never runs alongside this one's last writes.
+        let stop = self.repo.stop();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                stop.await;
+                drop(lock);
+            });
+        }
+    }
+}
+
+/// Why [`run_service`] did not finish.
+enum Interrupted {
+    Error(NodeError),
+    Panic(Box<dyn Any + Send>),
+}
+
+/// Wraps samod's document as a workshop service, runs `f`, and puts the document back —
+/// always, even when it can't be opened or `f` panics: samod would otherwise store (and
+/// compact over) an empty document.
+fn run_service<R>(
+    am: &mut Automerge,
+    now: Timestamp,
+    local: Local,
+    f: impl FnOnce(&mut WorkshopService) -> R,
+) -> std::result::Result<(R, Local), Interrupted> {
+    let workshop = match Workshop::from_automerge(std::mem::take(am), now) {
+        Ok(workshop) => workshop,
+        Err(rejected) => {
+            let NotOpened { doc, error } = *rejected;
+            *am = doc;
+            return Err(Interrupted::Error(error.into()));
+        }
+    };
+    let mut service = WorkshopService::new(workshop, local);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(&mut service)));
+    let (workshop, local) = service.into_parts();
+    *am = workshop.into_automerge();
+    match result {
+        Ok(result) => Ok((result, local)),
+        Err(panic) => Err(Interrupted::Panic(panic)),
+    }
+}
+
+async fn acquire_lock(layout: &Layout) -> Result<File> {
+    let path = layout.lock_file();
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(FILE_MODE)
+        .open(&path)
+        .map_err(|e| NodeError::io(&path, e))?;
+    let start = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(NodeError::Locked { path: layout.root().to_owned() })
+            }
+            Err(TryLockError::Error(e)) => return Err(NodeError::io(&path, e)),
+        }
+    }
+}
+
+fn now() -> Timestamp {
+    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+}
+
+fn os_rng() -> Result<StdRng> {
+    StdRng::try_from_os_rng().map_err(|e| NodeError::Randomness(e.to_string()))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic in a command is caught before it can leave these half-updated.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
