@@ -154,16 +154,22 @@ pub(crate) fn derive(w: &Workshop, viewer: &Viewer, before: &[ChangeHash]) -> Ve
         match collection {
             "meta" => t.meta = true,
             "ground_rules" => t.ground_rules = true,
+            // A person's dots live in their own votes map: a vote changes a note's totals.
+            "participants" if patch.path.get(2).and_then(|(_, p)| key(p)) == Some("votes") => {
+                t.votes = true;
+                match &patch.action {
+                    PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
+                        t.notes.insert(key.clone());
+                    }
+                    _ => {}
+                }
+            }
             "participants" => t.participants = true,
             "sessions" => t.sessions = true,
             "prompts" | "clusters" => t.areas = true,
             "notes" => {
                 let in_text =
                     patch.path.len() == 3 && patch.path.get(2).and_then(|(_, p)| key(p)) == Some("text");
-                let in_votes = patch.path.get(2).and_then(|(_, p)| key(p)) == Some("votes");
-                if in_votes {
-                    t.votes = true;
-                }
                 let splice = match (&patch.action, in_text) {
                     (PatchAction::SpliceText { index, value, .. }, true) => {
                         Some((*index, 0, value.make_string()))

@@ -1,7 +1,7 @@
 //! Rules of DESIGN.md section 2 that must hold when laptops act at the same time and then
 //! merge (found while writing the convergence properties). Every replica ends up the same
-//! either way; these check that what converges still keeps the rule. The two tests still
-//! ignored are known limitations, explained on each; run them with
+//! either way; these check that what converges still keeps the rule. The test still
+//! ignored is a known limitation, explained where it stands; run it with
 //! `cargo test -p commonground-testkit --test concurrent_rules -- --ignored`.
 
 use commonground_testkit::Network;
@@ -144,9 +144,9 @@ fn a_note_is_never_grouped_in_another_area() {
 }
 
 // Guards "each person has the workshop's vote budget across all notes" (board.rs
-// `set_votes`) for one person voting from two devices while they are apart.
+// `set_votes`, scan.rs `Ledger`) for one person voting from two devices while they are apart:
+// both votes are kept, and the view counts the person's dots in note order up to the budget.
 #[test]
-#[ignore = "known limitation: the dot budget is enforced per laptop; one person voting on two laptops while they are apart can spend it twice"]
 fn one_person_on_two_laptops_cannot_vote_twice() {
     let (mut net, [sam, ngozi, _]) = room(5);
     let prompt = first_prompt(net.peer(0));
@@ -166,6 +166,9 @@ fn one_person_on_two_laptops_cannot_vote_twice() {
         "{spent} dots spent of {}",
         net.peer(0).meta().vote_budget
     );
+    let total: u32 = board.prompts.iter().flat_map(|p| &p.notes).map(|n| n.votes).sum();
+    assert_eq!(total, spent, "the totals every laptop shows count the same dots");
+    assert_eq!(board.votes_left, 0);
 }
 
 // Guards DESIGN.md "anonymous notes are written through a separate, unlinked Automerge actor

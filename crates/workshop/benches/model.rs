@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use automerge::transaction::{CommitOptions, Transactable, Transaction};
-use automerge::{ActorId, Automerge, AutomergeError, ObjId, ObjType, ScalarValue, ROOT};
+use automerge::{ActorId, Automerge, AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
 use commonground_workshop::{
     BoardView, Colour, NewNote, NewWorkshop, NoteId, ParticipantId, Phase, PromptId, SessionId, SessionKind,
     Symbol, Timestamp, Viewer, Workshop, Writer, DEFAULT_GROUND_RULES, DEFAULT_VOTE_BUDGET, SCHEMA_VERSION,
@@ -229,6 +229,7 @@ fn put_participant(
     tx.put(&obj, "symbol", symbol.key())?;
     tx.put(&obj, "joined_at", now.millis())?;
     tx.put_object(&obj, "devices", ObjType::Map)?;
+    tx.put_object(&obj, "votes", ObjType::Map)?;
     Ok(())
 }
 
@@ -294,9 +295,7 @@ fn build_raw(spec: &Spec, ids: &Ids) -> BoxResult<(Automerge, Build)> {
 
     let start = Instant::now();
     let prompt = ids.prompt.to_string();
-    let mut votes_maps = Vec::with_capacity(spec.notes.len());
     for (k, (n, id)) in spec.notes.iter().zip(&ids.notes).enumerate() {
-        let mut votes = None;
         change(&mut doc, note_time(k), |tx| {
             let obj = tx.put_object(&notes, id.to_string(), ObjType::Map)?;
             put_text(tx, &obj, "text", &n.text)?;
@@ -305,24 +304,33 @@ fn build_raw(spec: &Spec, ids: &Ids) -> BoxResult<(Automerge, Build)> {
             tx.put(&obj, "x", n.x)?;
             tx.put(&obj, "y", n.y)?;
             tx.put(&obj, "colour", n.colour.key())?;
-            votes = Some(tx.put_object(&obj, "votes", ObjType::Map)?);
             tx.put(&obj, "private_until_reveal", false)?;
             tx.put(&obj, "withdrawn", false)?;
             tx.put(&obj, "created_at", note_time(k).millis())?;
             Ok(())
         })?;
-        votes_maps.push(votes.expect("the note was written"));
     }
     let notes_time = start.elapsed();
 
     let start = Instant::now();
+    // Each person's dots live in their own votes map (participants[p].votes[note]).
     for (j, &(note, who, dots)) in spec.votes.iter().enumerate() {
         change(&mut doc, vote_time(spec.notes.len(), j), |tx| {
-            tx.put(&votes_maps[note], ids.people[who].0.to_string(), i64::from(dots))
+            let person = map_at(tx, &participants, &ids.people[who].0.to_string());
+            let votes = map_at(tx, &person, "votes");
+            tx.put(&votes, ids.notes[note].to_string(), i64::from(dots))
         })?;
     }
     let votes = start.elapsed();
     Ok((doc, Build { setup, notes: notes_time, votes }))
+}
+
+/// The map under `key` (the baseline's own structure, so it is always there).
+fn map_at(tx: &Transaction<'_>, obj: &ObjId, key: &str) -> ObjId {
+    match tx.get(obj, key) {
+        Ok(Some((automerge::Value::Object(ObjType::Map), id))) => id,
+        _ => unreachable!("the baseline wrote a map at {key}"),
+    }
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

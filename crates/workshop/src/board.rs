@@ -7,11 +7,12 @@ use automerge::{ObjId, ObjType, ReadDoc};
 use rand::RngCore;
 use serde::Serialize;
 
-use crate::doc::{self, key, limit, Fields, TextEdit};
+use crate::doc::{self, key, limit, TextEdit};
 use crate::error::{ObjectKind, Refusal, Result, WorkshopError};
 use crate::ids::{ClusterId, NoteId, ParticipantId, PromptId, SessionId, Timestamp};
 use crate::palette::{Colour, Symbol};
 use crate::participants::ParticipantView;
+use crate::scan::{Author, Ledger, RawNote};
 use crate::workshop::{facilitator, find, member, put_if_changed, Viewer, Workshop, Writer, ANONYMOUS};
 
 /// A place in an ordered list halfway between two neighbours (fractional indexing), so
@@ -219,20 +220,20 @@ fn visible_note(tx: &Transaction<'_>, id: NoteId, writer: &Writer) -> Result<Obj
     Ok(obj)
 }
 
-fn votes_by<R: ReadDoc + ?Sized>(doc: &R, by: ParticipantId, except: Option<&ObjId>) -> Result<u32> {
-    let notes = doc::root(doc, key::NOTES)?;
-    let key = by.key();
-    let mut used: u32 = 0;
-    for (_, note) in doc::entries::<NoteId, _>(doc, &notes) {
-        if Some(&note) == except || !is_shared(doc, &note) {
-            continue;
-        }
-        if let Some(votes) = doc::child_map(doc, &note, "votes") {
-            let n = doc::int(doc, &votes, &key).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
-            used = used.saturating_add(n);
-        }
-    }
-    Ok(used)
+/// A person's own votes map (created when they join).
+fn votes_map<R: ReadDoc + ?Sized>(doc: &R, by: ParticipantId) -> Result<ObjId> {
+    let participants = doc::root(doc, key::PARTICIPANTS)?;
+    doc::child_map(doc, &participants, &by.key())
+        .and_then(|p| doc::child_map(doc, &p, "votes"))
+        .ok_or(WorkshopError::NotAWorkshop("a participant has no votes"))
+}
+
+/// Whether a note is on the board for everyone.
+fn shared_by_id<R: ReadDoc + ?Sized>(doc: &R, note: NoteId) -> bool {
+    doc::root(doc, key::NOTES)
+        .ok()
+        .and_then(|notes| doc::child_map(doc, &notes, &note.key()))
+        .is_some_and(|n| is_shared(doc, &n))
 }
 
 impl Workshop {
@@ -328,7 +329,6 @@ impl Workshop {
             tx.put(&obj, "x", x)?;
             tx.put(&obj, "y", y)?;
             tx.put(&obj, "colour", note.colour.key())?;
-            tx.put_object(&obj, "votes", ObjType::Map)?;
             tx.put(&obj, "private_until_reveal", private)?;
             tx.put(&obj, "withdrawn", false)?;
             tx.put(&obj, "created_at", created_at)?;
@@ -482,15 +482,15 @@ impl Workshop {
                 return Err(Refusal::NoteNotShared("voted on").into());
             }
             let budget = crate::meta::vote_budget(tx);
-            let used = votes_by(tx, by, Some(&obj))?;
+            let votes = votes_map(tx, by)?;
+            let used: u32 = crate::scan::dots_in(tx, &votes)
+                .into_iter()
+                .filter(|(n, _)| *n != id && shared_by_id(tx, *n))
+                .fold(0, |sum, (_, d)| sum.saturating_add(d));
             if used.saturating_add(dots) > budget {
                 return Err(Refusal::VoteBudget { budget }.into());
             }
-            let votes = match doc::child_map(tx, &obj, "votes") {
-                Some(v) => v,
-                None => return Err(WorkshopError::NotAWorkshop("a note has no votes")),
-            };
-            put_if_changed(tx, &votes, &by.key(), i64::from(dots))
+            put_if_changed(tx, &votes, &id.key(), i64::from(dots))
         })
     }
 
@@ -524,12 +524,17 @@ impl Workshop {
     /// The board as `viewer` sees it: areas in order, each with its groups and the notes the
     /// viewer may see. Other people's private notes and all withdrawn notes are left out.
     pub fn board(&self, viewer: &Viewer) -> BoardView {
-        let people = self.people();
+        let people = self.people_by_id();
         let mut prompts = self.areas();
         let index: HashMap<PromptId, usize> = prompts.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+        let clusters = self.cluster_areas();
+        let notes = crate::scan::scan_notes(&self.doc);
+        let shared = crate::scan::shared_ids(&notes);
+        let ledger = Ledger::read(&self.doc, &|n| shared.contains(&n));
 
         let mut unplaced = Vec::new();
-        for note in self.visible_notes(viewer, &people) {
+        for raw in notes {
+            let Some(note) = note_view(raw, viewer, &people, &ledger, &clusters) else { continue };
             match index.get(&note.prompt) {
                 Some(&i) => prompts[i].notes.push(note),
                 None => unplaced.push(note),
@@ -539,17 +544,7 @@ impl Workshop {
             p.notes.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         }
         unplaced.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
-        // The viewer's dots in use, from the notes already read (votes only count on shared notes).
-        let used: u32 = prompts
-            .iter()
-            .flat_map(|p| &p.notes)
-            .chain(&unplaced)
-            .filter(|n| !n.private)
-            .fold(0, |sum, n| sum.saturating_add(n.my_votes));
-        let votes_left = match viewer.participant {
-            Some(_) => crate::meta::vote_budget(&self.doc).saturating_sub(used),
-            None => 0,
-        };
+        let votes_left = self.votes_left_in(viewer, &ledger);
         BoardView { prompts, unplaced, votes_left }
     }
 
@@ -581,12 +576,24 @@ impl Workshop {
 
     /// Dots the viewer has left to vote with.
     pub fn votes_left(&self, viewer: &Viewer) -> u32 {
+        self.votes_left_in(viewer, &Ledger::read(&self.doc, &|n| shared_by_id(&self.doc, n)))
+    }
+
+    fn votes_left_in(&self, viewer: &Viewer, ledger: &Ledger) -> u32 {
         match viewer.participant {
-            Some(p) => {
-                crate::meta::vote_budget(&self.doc).saturating_sub(votes_by(&self.doc, p, None).unwrap_or(0))
-            }
+            Some(p) => crate::meta::vote_budget(&self.doc).saturating_sub(ledger.used(p)),
             None => 0,
         }
+    }
+
+    /// Which area each group belongs to.
+    fn cluster_areas(&self) -> HashMap<ClusterId, PromptId> {
+        self.clusters().into_iter().map(|c| (c.id, c.prompt)).collect()
+    }
+
+    /// Everyone, by id, for resolving note authors.
+    fn people_by_id(&self) -> HashMap<ParticipantId, ParticipantView> {
+        self.participants().into_iter().map(|p| (p.id, p)).collect()
     }
 
     /// One note, if the viewer may see it.
@@ -601,7 +608,11 @@ impl Workshop {
         id: NoteId,
     ) -> Option<NoteView> {
         let obj = doc::find(&self.doc, key::NOTES, &id.key(), ObjectKind::Note).ok()?;
-        read_note(&self.doc, viewer, people, id, &obj)
+        let raw = RawNote::read(&self.doc, id, &obj);
+        let people: HashMap<ParticipantId, ParticipantView> =
+            people.values().map(|p| (p.id, p.clone())).collect();
+        let ledger = Ledger::read(&self.doc, &|n| shared_by_id(&self.doc, n));
+        note_view(raw, viewer, &people, &ledger, &self.cluster_areas())
     }
 
     /// Everyone, by participant key, for resolving authors.
@@ -625,85 +636,53 @@ impl Workshop {
         out.sort_by_key(|c| c.id);
         out
     }
-
-    pub(crate) fn visible_notes(
-        &self,
-        viewer: &Viewer,
-        people: &HashMap<String, ParticipantView>,
-    ) -> Vec<NoteView> {
-        let Ok(notes) = doc::root(&self.doc, key::NOTES) else { return Vec::new() };
-        doc::entries::<NoteId, _>(&self.doc, &notes)
-            .into_iter()
-            .filter_map(|(id, obj)| read_note(&self.doc, viewer, people, id, &obj))
-            .collect()
-    }
 }
 
-/// Whether a group belongs to the given area. A note moved to another area on one laptop
-/// while grouped on another would otherwise sit in a group from a different area.
-fn cluster_is_in<R: ReadDoc + ?Sized>(doc: &R, cluster: ClusterId, prompt: Option<&str>) -> bool {
-    let Ok(clusters) = doc::root(doc, key::CLUSTERS) else { return false };
-    doc::child_map(doc, &clusters, &cluster.key())
-        .and_then(|c| doc::string(doc, &c, "prompt"))
-        .is_some_and(|p| Some(p.as_str()) == prompt)
-}
-
-/// Reads one note for `viewer`, or `None` if they may not see it (withdrawn, someone else's
-/// private note) or it cannot be understood.
-pub(crate) fn read_note<R: ReadDoc + ?Sized>(
-    doc: &R,
+/// A note as `viewer` sees it, or `None` if they may not see it (withdrawn, someone else's
+/// private note) or it cannot be understood. A group from another area (a note moved on one
+/// laptop while grouped on another) is not shown.
+fn note_view(
+    raw: RawNote,
     viewer: &Viewer,
-    people: &HashMap<String, ParticipantView>,
-    id: NoteId,
-    obj: &ObjId,
+    people: &HashMap<ParticipantId, ParticipantView>,
+    ledger: &Ledger,
+    clusters: &HashMap<ClusterId, PromptId>,
 ) -> Option<NoteView> {
-    let f = Fields::read(doc, obj);
-    if f.boolean("withdrawn") == Some(true) {
+    if raw.withdrawn {
         return None;
     }
-    let author = f.string("author");
-    let mine = viewer.wrote(author, obj);
-    let private = f.boolean("private_until_reveal") == Some(true);
-    if private && !mine {
-        return None;
-    }
-    let (votes, my_votes) = match f.map("votes") {
-        Some(map) => {
-            let me = viewer.participant.map(|p| p.key());
-            let mut total: u32 = 0;
-            let mut mine: u32 = 0;
-            for item in doc.map_range(map, ..) {
-                let n = match item.value {
-                    automerge::ValueRef::Scalar(automerge::ScalarValueRef::Int(n)) => {
-                        u32::try_from(n).unwrap_or(0)
-                    }
-                    automerge::ValueRef::Scalar(automerge::ScalarValueRef::Uint(n)) => {
-                        u32::try_from(n).unwrap_or(0)
-                    }
-                    _ => 0,
-                };
-                total = total.saturating_add(n);
-                if me.as_deref() == Some(&*item.key) {
-                    mine = n;
-                }
-            }
-            (total, mine)
-        }
-        None => (0, 0),
+    let id = raw.id?;
+    let obj = raw.obj?;
+    let prompt = raw.prompt?;
+    let mine = match raw.author {
+        Author::Participant(p) => viewer.participant == Some(p),
+        Author::Anonymous => viewer.anonymous.iter().any(|a| a.created(&obj)),
+        Author::Unknown => false,
     };
+    if raw.private && !mine {
+        return None;
+    }
+    let author =
+        match raw.author {
+            Author::Participant(p) => people.get(&p).map_or(AuthorView::Unknown, |v| {
+                AuthorView::Participant { id: v.id, name: v.name.clone(), colour: v.colour, symbol: v.symbol }
+            }),
+            Author::Anonymous => AuthorView::Anonymous,
+            Author::Unknown => AuthorView::Unknown,
+        };
     Some(NoteView {
         id,
-        prompt: f.parsed("prompt")?,
-        text: f.text(doc, "text").unwrap_or_default(),
-        author: AuthorView::resolve(author, people),
+        prompt,
+        text: raw.text,
+        author,
         mine,
-        x: f.float("x").unwrap_or(0.0),
-        y: f.float("y").unwrap_or(0.0),
-        colour: f.parsed("colour").unwrap_or(Colour::Sun),
-        cluster: f.parsed("cluster").filter(|c: &ClusterId| cluster_is_in(doc, *c, f.string("prompt"))),
-        votes,
-        my_votes,
-        private,
-        created_at: Timestamp(f.int("created_at").unwrap_or(0)),
+        x: raw.x,
+        y: raw.y,
+        colour: raw.colour.unwrap_or(Colour::Sun),
+        cluster: raw.cluster.filter(|c| clusters.get(c) == Some(&prompt)),
+        votes: ledger.total(id),
+        my_votes: viewer.participant.map_or(0, |p| ledger.of(p, id)),
+        private: raw.private,
+        created_at: Timestamp(raw.created_at),
     })
 }

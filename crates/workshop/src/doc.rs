@@ -324,10 +324,6 @@ impl Fields {
         }
     }
 
-    pub(crate) fn parsed<T: FromStr>(&self, key: &str) -> Option<T> {
-        self.string(key)?.parse().ok()
-    }
-
     pub(crate) fn int(&self, key: &str) -> Option<i64> {
         match self.get(key)? {
             Field::Int(i) => Some(*i),
@@ -347,13 +343,6 @@ impl Fields {
     pub(crate) fn boolean(&self, key: &str) -> Option<bool> {
         match self.get(key)? {
             Field::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn map(&self, key: &str) -> Option<&ObjId> {
-        match self.get(key)? {
-            Field::Obj(id, ObjType::Map) => Some(id),
             _ => None,
         }
     }

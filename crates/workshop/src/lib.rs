@@ -29,6 +29,7 @@ mod name;
 mod palette;
 mod participants;
 mod reflections;
+mod scan;
 mod schema;
 mod sessions;
 mod values;

@@ -63,6 +63,7 @@ pub(crate) fn put(
     tx.put(&obj, "symbol", symbol.key())?;
     tx.put(&obj, "joined_at", now.millis())?;
     tx.put_object(&obj, "devices", ObjType::Map)?;
+    tx.put_object(&obj, "votes", ObjType::Map)?;
     Ok(obj)
 }
 

@@ -3,4 +3,4 @@
 /**
  * How a closed consent round ended.
  */
-export type RoundOutcome = "agreed" | "no_quorum" | "objection";
+export type RoundOutcome = "agreed" | "no_quorum" | "objection" | "withdrawn";
