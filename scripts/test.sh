@@ -21,8 +21,9 @@ BENCH_NOTES=1000 cargo bench --locked -p commonground-workshop --bench model
 
 step "Tests"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
+  # Doc tests first: nextest doesn't run them, and its summary should be the last word.
   cargo test --workspace --locked --doc
+  cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo test --workspace --locked --no-fail-fast
 fi
