@@ -8,7 +8,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); elif command -v sudo >/dev/null; then SUDO=(sudo); else SUDO=(); fi
 
 # Debian/Ubuntu packages needed to build and test.
-APT_PACKAGES=(build-essential pkg-config git)
+APT_PACKAGES=(build-essential pkg-config git iproute2 util-linux)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
@@ -49,4 +49,11 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   say "Installing cargo-nextest from crates.io (a few minutes, once)"
   cargo install cargo-nextest --locked || say "cargo-nextest could not be installed; tests will run with cargo test"
+fi
+
+# cargo-fuzz builds and runs the fuzz targets in fuzz/, which CI runs briefly. It works on
+# stable Rust (see fuzz/README.md); libFuzzer itself is compiled with build-essential's C++.
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  say "Installing cargo-fuzz from crates.io (about a minute, once)"
+  cargo install cargo-fuzz --locked
 fi

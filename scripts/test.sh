@@ -16,6 +16,37 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "Dependency boundaries"
 scripts/check-boundaries.sh
 
+step "Fuzz targets: build, then ${FUZZ_SECONDS:-10} s each over seeds and saved crashers (fuzz/README.md)"
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "cargo-fuzz is missing: run scripts/setup.sh (or: cargo install cargo-fuzz --locked)" >&2
+  exit 1
+fi
+(
+  # fuzz/ is a workspace of its own, with a target dir of its own: its flags differ from
+  # every other build's.
+  cd fuzz
+  export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/commonground/fuzz-target}"
+  cargo fmt --check
+  cargo clippy --all-targets --locked -q -- -D warnings
+  # cargo-fuzz passes nightly-only -Z flags (sanitizer, coverage instrumentation); this lets
+  # the stable compiler accept them, for these test binaries only.
+  export RUSTC_BOOTSTRAP=1
+  cargo fuzz build
+  log_dir=$(mktemp -d)
+  trap 'rm -rf "$log_dir"' EXIT
+  for target in $(cargo fuzz list); do
+    # New corpus entries go to a scratch directory (the first one), never into seeds/.
+    mkdir "$log_dir/$target"
+    if ! cargo fuzz run "$target" "$log_dir/$target" "seeds/$target" ../crates/protocol/tests/crashers -- \
+      -max_total_time="${FUZZ_SECONDS:-10}" -malloc_limit_mb=64 >"$log_dir/$target.log" 2>&1; then
+      tail -n 60 "$log_dir/$target.log"
+      echo "The fuzz target $target failed; its input is in fuzz/artifacts/$target/ (see fuzz/README.md)." >&2
+      exit 1
+    fi
+    printf '%-16s %s\n' "$target" "$(grep -E '^Done' "$log_dir/$target.log" | tail -n 1)"
+  done
+)
+
 step "Benchmark smoke run (1,000 notes; the full run is make bench)"
 BENCH_NOTES=1000 cargo bench --locked -p commonground-workshop --bench model
 

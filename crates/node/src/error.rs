@@ -78,6 +78,12 @@ pub enum NodeError {
     /// The document store has stopped.
     #[error("Common Ground's document store has stopped. Please restart the app.")]
     Stopped,
+    /// Neither mDNS nor the broadcast beacon could start.
+    #[error(
+        "Common Ground couldn't look for other laptops on this network ({0}). \
+         You can still connect by typing the facilitator's address."
+    )]
+    Discovery(String),
 }
 
 impl NodeError {
@@ -96,6 +102,7 @@ impl NodeError {
             NodeError::Workshop(e) => e.kind(),
             NodeError::NotSaved(_) => "not_saved",
             NodeError::Stopped => "stopped",
+            NodeError::Discovery(_) => "discovery",
         }
     }
 

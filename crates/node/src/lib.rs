@@ -1,6 +1,6 @@
 //! The Common Ground node: the runtime around the sans-IO workshop model.
 //!
-//! This is the only crate that knows tokio, files and (later) sockets. It keeps every workshop
+//! This is the only crate that knows tokio, files and sockets. It keeps every workshop
 //! as one Automerge document in a [samod](https://docs.rs/samod) repository, stores it durably
 //! in the platform data folder, and runs commands through the shared command contract
 //! ([`commonground_api::WorkshopService`]).
@@ -9,6 +9,16 @@
 //! [`Node::default_data_dir`], or `--data DIR`, or a temporary folder in tests);
 //! [`Node::create_workshop`], [`Node::list_workshops`], [`Node::open_workshop`],
 //! [`Node::with_service`] and [`Node::dispatch`] do the rest.
+//!
+//! # The network
+//!
+//! [`Node::serve`] listens for other laptops; [`Node::connect`] keeps a connection to one
+//! (reconnecting with backoff); [`Node::invite`], [`Node::join_by_code`] and
+//! [`Node::join_by_link`] bring laptops in; [`Node::remove_participant`] moves the workshop
+//! to a new key; [`Node::events`] reports changes from other laptops, who is connected and
+//! how syncing is going. Each connection is TCP with a Noise channel keyed by the workshop
+//! secret, with samod syncing over it; the wire format, the limits and what is bound to what
+//! are in the `net` module docs (`src/net/mod.rs`).
 //!
 //! # Acknowledged means durable
 //!
@@ -39,6 +49,7 @@
 //!       doc/snapshot/<hash>   samod's compacted document chunks
 //!       doc/incremental/<hash> samod's single-change chunks
 //!       local.json            this device's private state for the workshop, mode 0600
+//!       secrets.json          the workshop secret, key epoch and roster, mode 0600 (never synced)
 //!       damaged/              damaged files from this workshop, set aside
 //! ```
 //!
@@ -48,17 +59,27 @@
 #![deny(missing_docs)]
 
 mod acks;
+mod discovery;
 mod durable;
 mod error;
 mod health;
 mod keys;
 mod layout;
 mod local;
+mod net;
 mod node;
 mod repo;
 mod storage;
 
+pub use discovery::{
+    local_addresses, Discovered, Discovery, DiscoveryConfig, DiscoveryHandle, DiscoveryKey, Methods, Scope,
+    Via, DEFAULT_BEACON_PORT, MDNS_PORT,
+};
 pub use error::{NodeError, Result};
 pub use health::{Damage, DamagedFile, StorageHealth};
 pub use keys::{DeviceKeyFile, DeviceSecret, DEVICE_SECRET_LEN};
+pub use net::{
+    sync_preamble, InviteInfo, NetError, NetResult, NodeEvent, PeerInfo, ServeConfig, ServeHandle,
+    SyncProblem, SyncStatus, MAX_JOINS_PER_IP, NONCE_LEN, PREAMBLE_JOIN, PREAMBLE_SYNC, SYNC_PREAMBLE_LEN,
+};
 pub use node::{Dispatched, Node};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use automerge::Automerge;
+use automerge::{Automerge, ChangeHash};
 use commonground_api::{ApiError, Command, Event, Local, Reply, WorkshopService};
 use commonground_workshop::{random_actor, NewWorkshop, NotOpened, Timestamp, Workshop, WorkshopId};
 use rand::rngs::StdRng;
@@ -22,6 +22,7 @@ use crate::health::StorageHealth;
 use crate::keys::{DeviceKeyFile, DeviceSecret};
 use crate::layout::Layout;
 use crate::local;
+use crate::net::{Net, SyncAccess};
 use crate::repo::{Doc, DocRepo, SamodKeys};
 use crate::storage::DurableStorage;
 
@@ -42,6 +43,32 @@ pub struct Dispatched {
 struct OpenWorkshop {
     doc: Doc,
     local: Mutex<Local>,
+    /// The heads up to which view events have been reported: by the command that made a
+    /// change (in its `Dispatched`), or on the node's event stream for changes that arrived
+    /// from other laptops. Locked after `local`.
+    reported: Mutex<Vec<ChangeHash>>,
+}
+
+impl OpenWorkshop {
+    fn new(doc: Doc, local: Local) -> Self {
+        let heads = doc.read(|am| am.get_heads());
+        Self { doc, local: Mutex::new(local), reported: Mutex::new(heads) }
+    }
+
+    /// The view events for changes not reported yet (they came from other laptops), moving
+    /// the mark past them.
+    fn take_unreported(&self) -> Vec<Event> {
+        let local = lock(&self.local);
+        let mut reported = lock(&self.reported);
+        let (outcome, _) = self.doc.edit(|am| {
+            run_service(am, now(), local.clone(), |service| {
+                let events = service.events_since(&reported);
+                *reported = service.workshop().heads();
+                events
+            })
+        });
+        outcome.map(|(events, _)| events).unwrap_or_default()
+    }
 }
 
 /// A Common Ground node: this device's workshops, stored durably in one data folder.
@@ -55,6 +82,7 @@ pub struct Node {
     repo: DocRepo,
     device: DeviceSecret,
     open: Mutex<HashMap<WorkshopId, Arc<OpenWorkshop>>>,
+    net: Net,
     /// Held until samod has stopped.
     lock: Option<File>,
 }
@@ -94,9 +122,32 @@ impl Node {
         }
         let device = DeviceKeyFile::load_or_create(&root)?;
         let storage = DurableStorage::new(layout.clone(), SamodKeys);
-        let repo = DocRepo::open(storage.clone()).await?;
+        let access = SyncAccess::default();
+        let repo = DocRepo::open(storage.clone(), access.clone()).await?;
+        let net = Net::new(layout.clone(), repo.clone(), &device, access);
         tracing::info!(workshops = storage.workshop_ids().len(), "node open");
-        Ok(Self { layout, storage, repo, device, open: Mutex::new(HashMap::new()), lock: Some(lock) })
+        Ok(Self { layout, storage, repo, device, open: Mutex::new(HashMap::new()), net, lock: Some(lock) })
+    }
+
+    /// The network side.
+    pub(crate) fn net(&self) -> &Net {
+        &self.net
+    }
+
+    /// Starts reporting changes from other laptops to an open workshop as node events.
+    fn watch(&self, id: WorkshopId, open: &Arc<OpenWorkshop>) {
+        use futures::{FutureExt, StreamExt};
+        self.net.register_doc(id, open.doc.clone());
+        let (open, net) = (open.clone(), self.net.clone());
+        let mut changes = open.doc.changes();
+        self.net.spawn(async move {
+            while changes.next().await.is_some() {
+                // A burst of changes (one sync message can carry many) is reported in one pass.
+                while let Some(Some(())) = changes.next().now_or_never() {}
+                let events = open.take_unreported();
+                net.publish_view(id, events);
+            }
+        });
     }
 
     /// The data folder.
@@ -125,8 +176,12 @@ impl Node {
             let local = Local { participant: Some(facilitator), ..Local::default() };
             let path = self.layout.local_file(id);
             local::save(&path, &local).map_err(|e| NodeError::io(&path, e))?;
+            self.net.init_workshop(id).map_err(|e| NodeError::io(self.layout.workshop_dir(id), e))?;
             ticket.wait(ACK_TIMEOUT).await?;
-            lock(&self.open).insert(id, Arc::new(OpenWorkshop { doc, local: Mutex::new(local) }));
+            let open = Arc::new(OpenWorkshop::new(doc, local));
+            lock(&self.open).insert(id, open.clone());
+            self.watch(id, &open);
+            self.record_device(id).await?;
             tracing::info!(workshop = %id, "created a workshop");
             Ok(id)
         }
@@ -167,8 +222,16 @@ impl Node {
             } else {
                 tracing::debug!("workshop opened");
             }
-            let open = Arc::new(OpenWorkshop { doc, local: Mutex::new(local) });
-            Ok(lock(&self.open).entry(id).or_insert(open).clone())
+            let open = Arc::new(OpenWorkshop::new(doc, local));
+            let (open, new) = {
+                let mut all = lock(&self.open);
+                let new = !all.contains_key(&id);
+                (all.entry(id).or_insert(open).clone(), new)
+            };
+            if new {
+                self.watch(id, &open);
+            }
+            Ok(open)
         }
         .instrument(tracing::info_span!("open_workshop", workshop = %id))
         .await
@@ -184,6 +247,9 @@ impl Node {
     ///
     /// An error after `f` ran (a change that could not be written) means "not acknowledged",
     /// not "not applied": the change may still be stored and synced.
+    ///
+    /// Changes `f` makes are the caller's to report (as [`Node::dispatch`] does); changes
+    /// from other laptops that arrived before it are sent on [`Node::events`] first.
     pub async fn with_service<R>(
         &self,
         id: WorkshopId,
@@ -194,12 +260,22 @@ impl Node {
         let (result, ticket) = span.in_scope(|| -> Result<_> {
             let now = now();
             let mut local = lock(&workshop.local);
-            let (outcome, ticket) = workshop.doc.edit(|am| run_service(am, now, local.clone(), f));
-            let (result, new_local) = match outcome {
+            let mut reported = lock(&workshop.reported);
+            let (outcome, ticket) = workshop.doc.edit(|am| {
+                run_service(am, now, local.clone(), |service| {
+                    let unreported = service.events_since(&reported);
+                    let result = f(service);
+                    *reported = service.workshop().heads();
+                    (unreported, result)
+                })
+            });
+            drop(reported);
+            let ((unreported, result), new_local) = match outcome {
                 Ok(done) => done,
                 Err(Interrupted::Error(e)) => return Err(e),
                 Err(Interrupted::Panic(panic)) => std::panic::resume_unwind(panic),
             };
+            self.net.publish_view(id, unreported);
             if new_local != *local {
                 let path = self.layout.local_file(id);
                 local::save(&path, &new_local).map_err(|e| NodeError::io(&path, e))?;
@@ -235,6 +311,7 @@ impl Node {
 
     /// Stops the node once every pending write has completed, and releases the data folder.
     pub async fn close(mut self) {
+        self.net.shutdown();
         self.repo.stop().await;
         self.lock.take();
         tracing::info!("node closed");
@@ -243,6 +320,7 @@ impl Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
+        self.net.shutdown();
         let Some(lock) = self.lock.take() else { return };
         // Stop samod in the background and keep the folder locked until it has, so a node
         // opened next on the same folder never runs alongside this one's last writes.

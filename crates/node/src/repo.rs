@@ -37,15 +37,27 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
 
 use automerge::{Automerge, ChangeHash};
 use commonground_workshop::WorkshopId;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{Sink, Stream, StreamExt};
 use samod::storage::{Storage, StorageKey};
-use samod::{DocHandle, DocumentId, Repo};
+use samod::{
+    BackoffConfig, DialError, Dialer, DialerHandle, DocHandle, DocumentId, PeerId, Repo, ShareConfig,
+    Transport, Url,
+};
 use samod_core::CompactionHash;
+use tokio::sync::watch;
 
 use crate::acks::{Expectation, KeyPattern, Ticket};
 use crate::error::{NodeError, Result};
+use crate::net::SyncAccess;
 use crate::storage::{DurableStorage, KeyScheme};
 
 /// The workshop id for a samod document id (the same 16 bytes).
@@ -131,7 +143,94 @@ fn expectation(doc: Option<&DocumentId>, changes: &[ChangeHash], heads: &[Change
     ]
 }
 
-/// The samod repository.
+/// A message channel to another laptop, already authenticated by the network layer, for
+/// samod to sync over. samod's own length-trusting codec is never used: messages arrive whole.
+pub(crate) struct Link {
+    /// Messages from the other laptop.
+    pub(crate) incoming: BoxStream<'static, io::Result<Vec<u8>>>,
+    /// Messages to the other laptop.
+    pub(crate) outgoing: Pin<Box<dyn Sink<Vec<u8>, Error = io::Error> + Send>>,
+    /// The samod peer id the other laptop announced inside the authenticated channel: samod
+    /// closes the connection if its handshake claims any other (`with_expected_peer_id`).
+    pub(crate) remote_peer: String,
+}
+
+/// Why a [`LinkDialer`] couldn't connect.
+pub(crate) enum DialFailure {
+    /// Try again after the backoff.
+    Retry(io::Error),
+    /// Stop dialling.
+    Stop(io::Error),
+}
+
+/// Makes [`Link`]s to one place, each time samod needs a connection (first and after each
+/// disconnection, with backoff).
+pub(crate) trait LinkDialer: Send + Sync + 'static {
+    /// A short label for samod's logs (no names, no secrets).
+    fn label(&self) -> String;
+    /// Connects, authenticates and returns the link.
+    fn connect(&self) -> BoxFuture<'static, std::result::Result<Link, DialFailure>>;
+}
+
+struct SamodDialer(Arc<dyn LinkDialer>);
+
+impl Dialer for SamodDialer {
+    type Error = io::Error;
+
+    fn url(&self) -> Url {
+        Url::parse(&format!("commonground://{}", self.0.label()))
+            .unwrap_or_else(|_| Url::parse("commonground://peer").expect("a valid url"))
+    }
+
+    fn connect(&self) -> BoxFuture<'static, std::result::Result<Transport, DialError<io::Error>>> {
+        let connecting = self.0.connect();
+        Box::pin(async move {
+            match connecting.await {
+                Ok(link) => Ok(transport(link)),
+                Err(DialFailure::Retry(e)) => Err(DialError::transient(e)),
+                Err(DialFailure::Stop(e)) => Err(DialError::PermanentFailure(e)),
+            }
+        })
+    }
+}
+
+fn transport(link: Link) -> Transport {
+    Transport::new(link.incoming, link.outgoing).with_expected_peer_id(PeerId::from_string(link.remote_peer))
+}
+
+/// A dialer registered with samod, reconnecting with backoff until dropped.
+pub(crate) struct Dialing(DialerHandle<io::Error>);
+
+impl std::fmt::Debug for Dialing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dialing").field("connected", &self.0.is_connected()).finish()
+    }
+}
+
+impl Drop for Dialing {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// The share policy: a document is shared with a peer only while [`SyncAccess`] says so.
+fn decisions(access: &SyncAccess, doc: &DocumentId, peer: &PeerId) -> BoxStream<'static, ShareConfig> {
+    let Some(workshop) = workshop_id(doc) else {
+        return futures::stream::iter([ShareConfig::none()]).boxed();
+    };
+    let rx = access.subscribe(workshop, peer.as_str());
+    futures::stream::unfold((rx, true), |(mut rx, first): (watch::Receiver<bool>, bool)| async move {
+        if !first {
+            rx.changed().await.ok()?;
+        }
+        let allowed = *rx.borrow_and_update();
+        Some((if allowed { ShareConfig::read_write() } else { ShareConfig::none() }, (rx, false)))
+    })
+    .boxed()
+}
+
+/// The samod repository (cheap to clone: clones share it).
+#[derive(Clone)]
 pub(crate) struct DocRepo {
     repo: Repo,
     storage: DurableStorage,
@@ -146,10 +245,47 @@ impl std::fmt::Debug for DocRepo {
 impl DocRepo {
     /// Starts samod on the current tokio runtime with `storage`. samod draws a random
     /// `PeerId`; the node never sets one (a reused peer id caused endless sync loops).
-    pub(crate) async fn open(storage: DurableStorage) -> Result<Self> {
+    ///
+    /// Documents are shared only with peers that [`SyncAccess`] allows: a peer id carried
+    /// by a live, authenticated channel for that workshop.
+    pub(crate) async fn open(storage: DurableStorage, access: SyncAccess) -> Result<Self> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NodeError::NoRuntime)?;
-        let repo = Repo::builder(runtime).with_storage(SamodStorage(storage.clone())).load().await;
+        let policy = move |doc: DocumentId, peer: PeerId| decisions(&access, &doc, &peer);
+        let repo = Repo::builder(runtime)
+            .with_storage(SamodStorage(storage.clone()))
+            .with_share_policy(policy)
+            .load()
+            .await;
         Ok(Self { repo, storage })
+    }
+
+    /// samod's own peer id: random for each run, never chosen by us (a reused peer id caused
+    /// endless sync loops).
+    pub(crate) fn peer_id(&self) -> String {
+        self.repo.peer_id().into_string()
+    }
+
+    /// Hands an accepted, authenticated link to samod.
+    pub(crate) fn accept(&self, link: Link) -> Result<()> {
+        let url = Url::parse("commonground://listener").map_err(|_| NodeError::Stopped)?;
+        let acceptor = self.repo.make_acceptor(url).map_err(|_| NodeError::Stopped)?;
+        acceptor.accept(transport(link)).map_err(|_| NodeError::Stopped)?;
+        Ok(())
+    }
+
+    /// Has samod connect through `dialer` now and again after each disconnection, waiting
+    /// from `initial` doubling up to `max` between failed attempts, until the returned
+    /// [`Dialing`] is dropped.
+    pub(crate) fn dial(
+        &self,
+        dialer: Arc<dyn LinkDialer>,
+        initial: Duration,
+        max: Duration,
+    ) -> Result<Dialing> {
+        let backoff = BackoffConfig { initial_delay: initial, max_delay: max, max_retries: None };
+        let handle =
+            self.repo.dial(backoff, Arc::new(SamodDialer(dialer))).map_err(|_| NodeError::Stopped)?;
+        Ok(Dialing(handle))
     }
 
     /// Hands a new document to samod. The ticket resolves once it is durable.
@@ -202,5 +338,10 @@ impl Doc {
     /// Reads the document.
     pub(crate) fn read<R>(&self, f: impl FnOnce(&Automerge) -> R) -> R {
         self.handle.with_document(|doc| f(doc))
+    }
+
+    /// Ticks each time the document changes (an edit here or changes from another laptop).
+    pub(crate) fn changes(&self) -> impl Stream<Item = ()> + Send + Unpin + 'static + use<'_> {
+        self.handle.changes().map(|_| ())
     }
 }

@@ -38,6 +38,7 @@ mod keys;
 mod noise;
 mod reader;
 mod rng;
+mod tag;
 
 pub use epoch::{rotate, Membership};
 pub use error::{ProtocolError, Result};
@@ -56,3 +57,4 @@ pub use join::{
 };
 pub use keys::{DeviceKeypair, DevicePublicKey, DEVICE_KEY_LEN};
 pub use noise::{derive_psk, Handshake, Session, HANDSHAKE_TIMEOUT, NOISE_PATTERN, PSK_LEN};
+pub use tag::{accepted_tags, discovery_tag, matches, tag_window, DiscoveryTag, TAG_LEN, TAG_WINDOW_SECS};

@@ -1,0 +1,78 @@
+//! `status`: the workshops on this laptop and how their stored copies are.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use commonground_node::Node;
+
+/// What `status` says when the data folder doesn't exist yet.
+pub(crate) fn nothing_here(data: &Path) -> String {
+    format!(
+        "Data folder: {}\nNo workshops on this laptop yet. Create one with `commonground new --title TITLE --name NAME`.",
+        data.display()
+    )
+}
+
+/// One paragraph per workshop: id, title, phase, people, who you are, storage health.
+pub(crate) async fn report(node: &Node) -> String {
+    let mut out = String::new();
+    let ids = node.list_workshops();
+    let _ = writeln!(out, "Data folder: {}", node.data_dir().display());
+    match ids.len() {
+        0 => {
+            let _ = writeln!(out, "No workshops on this laptop yet. Create one with `commonground new --title TITLE --name NAME`.");
+            return out;
+        }
+        1 => out.push_str("1 workshop on this laptop.\n"),
+        n => {
+            let _ = writeln!(out, "{n} workshops on this laptop.");
+        }
+    }
+    for id in ids {
+        out.push('\n');
+        let _ = writeln!(out, "{id}");
+        let view = node
+            .with_service(id, |s| {
+                let w = s.workshop();
+                let people = w.participants();
+                let me = s
+                    .local()
+                    .participant
+                    .and_then(|me| people.iter().find(|p| p.id == me && !p.removed).cloned());
+                let here = people.iter().filter(|p| !p.removed).count();
+                (w.meta(), here, me)
+            })
+            .await;
+        match view {
+            Ok((meta, here, me)) => {
+                let _ = writeln!(out, "  {}", one_line(&meta.title));
+                let people = if here == 1 { "1 person".to_owned() } else { format!("{here} people") };
+                let _ = writeln!(out, "  Phase: {} · {people}", meta.phase.label());
+                let _ = match me {
+                    Some(me) if me.facilitator => writeln!(out, "  You are {} (facilitator).", me.name),
+                    Some(me) => writeln!(out, "  You are {}.", me.name),
+                    None => writeln!(out, "  You haven't joined it on this laptop."),
+                };
+            }
+            Err(e) => {
+                let _ = writeln!(out, "  Couldn't be opened: {}", one_line(&e.to_string()));
+            }
+        }
+        let health = node.workshop_health(id);
+        let _ = if health.is_damaged() {
+            writeln!(
+                out,
+                "  Storage: {} damaged {} set aside in its damaged folder; everything else loaded.",
+                health.set_aside.max(health.found.len()),
+                if health.set_aside.max(health.found.len()) == 1 { "file" } else { "files" }
+            )
+        } else {
+            writeln!(out, "  Storage: all files healthy.")
+        };
+    }
+    out
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,385 @@
+//! A Noise channel over one TCP connection, in three steps: the handshake (either side),
+//! the hello that names each side's samod peer id, and then two tasks that carry messages
+//! between the socket and samod.
+//!
+//! **Memory is bounded by design.** Every read goes through a [`FrameDecoder`], which holds
+//! at most one frame (64 KiB) whatever a header claims; the session's assembler holds at most
+//! one message (16 MiB, refused at its header); before the hello, a message may not grow past
+//! `MAX_GREETING_LEN` (one join message, about 33 KiB); and at most [`INBOUND_QUEUE`] finished messages wait for samod, after
+//! which the reader stops reading and TCP pushes back on the sender. Outbound, samod's own
+//! queue is unbounded, so the sink given to samod never blocks (blocking it would stop samod
+//! reading this connection and could deadlock two laptops that both have a lot to say), but a
+//! peer that stops reading while more than [`OUTBOUND_LIMIT`] bytes wait is disconnected.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use commonground_protocol::{
+    DeviceKeypair, DevicePublicKey, FrameDecoder, Handshake, ProtocolError, Session, PSK_LEN,
+};
+use futures::channel::mpsc as fmpsc;
+use futures::{Sink, SinkExt};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::wire::{hello, parse_hello, KIND_HELLO, KIND_ROTATE, KIND_SYNC};
+
+/// The longest first message: a rotation with a full roster (a hello is far shorter).
+const MAX_GREETING_LEN: usize = 1 + commonground_protocol::MAX_JOIN_MESSAGE_LEN;
+
+/// Finished inbound messages that may wait for samod before the reader stops reading.
+pub(crate) const INBOUND_QUEUE: usize = 2;
+/// Bytes that may wait to be sent to a peer before it is disconnected for not reading.
+pub(crate) const OUTBOUND_LIMIT: usize = 64 * 1024 * 1024;
+/// How much is read from the socket at a time.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// Why a channel could not be set up or stopped.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ChannelError {
+    #[error("network: {0}")]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    /// The other side closed the connection while we waited for it.
+    #[error("the other laptop closed the connection")]
+    Closed,
+    /// The other side's device key is not one this workshop lets in.
+    #[error("the other laptop isn't on this workshop's roster")]
+    NotOnRoster,
+    /// The other side broke the channel's own rules.
+    #[error("the other laptop broke the protocol ({0})")]
+    Misbehaved(&'static str),
+    #[error("a random number source failed")]
+    Randomness,
+}
+
+impl ChannelError {
+    /// Whether this looks like the other laptop turning us away (an old key, a removed
+    /// device, another workshop) rather than the network failing.
+    pub(crate) fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            ChannelError::Closed
+                | ChannelError::NotOnRoster
+                | ChannelError::Protocol(ProtocolError::HandshakeFailed)
+                | ChannelError::Protocol(ProtocolError::Truncated)
+        )
+    }
+}
+
+pub(crate) fn rng() -> Result<StdRng, ChannelError> {
+    StdRng::try_from_os_rng().map_err(|_| ChannelError::Randomness)
+}
+
+/// Reads Noise frames from a socket through a [`FrameDecoder`]: at most one frame and one
+/// read chunk held, whatever the peer sends.
+pub(crate) struct FrameReader<R> {
+    io: R,
+    decoder: FrameDecoder,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+impl<R: AsyncRead + Unpin> FrameReader<R> {
+    pub(crate) fn new(io: R) -> Self {
+        Self {
+            io,
+            decoder: FrameDecoder::new(),
+            buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// The next frame; `None` at a clean end of stream, an error if it ends inside a frame.
+    pub(crate) async fn next_frame(&mut self) -> Result<Option<Vec<u8>>, ChannelError> {
+        loop {
+            if self.start < self.end {
+                let mut input = &self.buf[self.start..self.end];
+                let before = input.len();
+                let frame = self.decoder.decode(&mut input)?;
+                self.start += before - input.len();
+                if frame.is_some() {
+                    return Ok(frame);
+                }
+            }
+            let n = self.io.read(&mut self.buf).await?;
+            if n == 0 {
+                self.decoder.finish()?;
+                return Ok(None);
+            }
+            self.start = 0;
+            self.end = n;
+        }
+    }
+}
+
+async fn frame_or_closed<R: AsyncRead + Unpin>(reader: &mut FrameReader<R>) -> Result<Vec<u8>, ChannelError> {
+    reader.next_frame().await?.ok_or(ChannelError::Closed)
+}
+
+/// The dialling side's handshake. `first` (the sync preamble) goes out in the same write as
+/// Noise message 1. The responder's key is checked with `allowed` *before* message 3, so a
+/// laptop that isn't on the roster never learns ours.
+pub(crate) async fn initiate(
+    reader: &mut FrameReader<OwnedReadHalf>,
+    writer: &mut OwnedWriteHalf,
+    first: &[u8],
+    keypair: &DeviceKeypair,
+    psk: &[u8; PSK_LEN],
+    allowed: impl FnOnce(&DevicePublicKey) -> bool,
+) -> Result<Session, ChannelError> {
+    let (mut handshake, msg1) = Handshake::initiate(keypair, psk, &mut rng()?)?;
+    let mut out = Vec::with_capacity(first.len() + msg1.len());
+    out.extend_from_slice(first);
+    out.extend_from_slice(&msg1);
+    writer.write_all(&out).await?;
+    let msg2 = frame_or_closed(reader).await?;
+    let msg3 = handshake.receive(&msg2)?.ok_or(ChannelError::Misbehaved("no third message"))?;
+    let remote = handshake.remote_public_key().ok_or(ChannelError::Misbehaved("no responder key"))?;
+    if !allowed(&remote) {
+        return Err(ChannelError::NotOnRoster);
+    }
+    writer.write_all(&msg3).await?;
+    let confirm = frame_or_closed(reader).await?;
+    handshake.receive(&confirm)?;
+    Ok(handshake.into_session()?)
+}
+
+/// The accepting side's handshake, up to (not including) its confirmation: returns the
+/// session and the confirmation to write once the caller has checked the initiator's key.
+pub(crate) async fn respond(
+    reader: &mut FrameReader<OwnedReadHalf>,
+    writer: &mut OwnedWriteHalf,
+    keypair: &DeviceKeypair,
+    psk: &[u8; PSK_LEN],
+) -> Result<(Session, Vec<u8>), ChannelError> {
+    let mut handshake = Handshake::respond(keypair, psk, &mut rng()?)?;
+    let msg1 = frame_or_closed(reader).await?;
+    let msg2 = handshake.receive(&msg1)?.ok_or(ChannelError::Misbehaved("no second message"))?;
+    writer.write_all(&msg2).await?;
+    let msg3 = frame_or_closed(reader).await?;
+    let confirm = handshake.receive(&msg3)?.ok_or(ChannelError::Misbehaved("no confirmation"))?;
+    Ok((handshake.into_session()?, confirm))
+}
+
+/// The first message on a channel.
+pub(crate) enum Greeting {
+    /// The other side's samod peer id.
+    Hello(String),
+    /// Instead of a hello, the facilitator's laptop handed over a newer key (we dialled with
+    /// the previous epoch's); the connection ends after it.
+    Rotate(Vec<u8>),
+}
+
+/// Sends our hello (and `before`, e.g. the responder's confirmation, in the same write) and
+/// reads theirs, which must be the first message and small.
+pub(crate) async fn exchange_hello(
+    session: &mut Session,
+    reader: &mut FrameReader<OwnedReadHalf>,
+    writer: &mut OwnedWriteHalf,
+    before: &[u8],
+    my_peer: &str,
+) -> Result<Greeting, ChannelError> {
+    let mut out = before.to_vec();
+    out.extend_from_slice(&session.seal(&hello(my_peer))?);
+    writer.write_all(&out).await?;
+    loop {
+        let frame = frame_or_closed(reader).await?;
+        if let Some(message) = session.open(&frame)? {
+            if let [KIND_ROTATE, payload @ ..] = message.as_slice() {
+                return Ok(Greeting::Rotate(payload.to_vec()));
+            }
+            return parse_hello(&message)
+                .map(Greeting::Hello)
+                .ok_or(ChannelError::Misbehaved("the first message must be a hello"));
+        }
+        // A rotation is at most a few KiB; a hello far less.
+        if session.buffered() > MAX_GREETING_LEN {
+            return Err(ChannelError::Misbehaved("the first message is too long"));
+        }
+    }
+}
+
+/// What the writer task sends.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// A samod message (kind byte first), counted against [`OUTBOUND_LIMIT`].
+    Sync(Vec<u8>),
+    /// One of our own messages (kind byte first).
+    Control(Vec<u8>),
+    /// Send everything before this, then close the connection.
+    Close,
+}
+
+/// The sink samod writes its messages to: never blocks (see the module docs), but fails and
+/// closes the channel once more than [`OUTBOUND_LIMIT`] bytes are waiting.
+pub(crate) struct OutboundSink {
+    tx: mpsc::UnboundedSender<Outbound>,
+    queued: Arc<AtomicUsize>,
+    token: CancellationToken,
+}
+
+fn closed_error() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the connection to the other laptop is closed")
+}
+
+impl Sink<Vec<u8>> for OutboundSink {
+    type Error = io::Error;
+
+    fn poll_ready(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.tx.is_closed() || self.token.is_cancelled() {
+            Poll::Ready(Err(closed_error()))
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Vec<u8>) -> io::Result<()> {
+        let len = item.len() + 1;
+        let waiting = self.queued.fetch_add(len, Ordering::Relaxed) + len;
+        if waiting > OUTBOUND_LIMIT {
+            tracing::warn!(waiting, "the other laptop isn't reading; disconnecting");
+            self.token.cancel();
+            return Err(io::Error::new(io::ErrorKind::WouldBlock, "the other laptop isn't reading"));
+        }
+        let mut message = Vec::with_capacity(len);
+        message.push(KIND_SYNC);
+        message.extend_from_slice(&item);
+        self.tx.send(Outbound::Sync(message)).map_err(|_| closed_error())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let _ = self.tx.send(Outbound::Close);
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A channel past its hello, ready to run.
+pub(crate) struct Established {
+    pub(crate) session: Session,
+    pub(crate) reader: FrameReader<OwnedReadHalf>,
+    pub(crate) writer: OwnedWriteHalf,
+}
+
+/// A running channel: samod's ends, and a way to send our own messages.
+pub(crate) struct Running {
+    /// Messages from the peer for samod.
+    pub(crate) incoming: fmpsc::Receiver<io::Result<Vec<u8>>>,
+    /// samod's messages to the peer.
+    pub(crate) sink: OutboundSink,
+    /// Our own messages to the peer (a rotation), in order with samod's.
+    pub(crate) control: mpsc::UnboundedSender<Outbound>,
+}
+
+fn lock(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
+    session.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Starts the reader and writer tasks. Both stop when `token` is cancelled, and either one
+/// ending cancels it; `on_end` runs once both have stopped. A rotation from the peer is
+/// handed to `on_rotate` (in the reader task, in order with samod's messages).
+pub(crate) fn run(
+    established: Established,
+    token: CancellationToken,
+    span: tracing::Span,
+    on_rotate: impl Fn(&[u8]) + Send + Sync + 'static,
+    on_end: impl FnOnce() + Send + 'static,
+) -> Running {
+    let Established { session, mut reader, mut writer } = established;
+    let session = Arc::new(Mutex::new(session));
+    let (mut incoming_tx, incoming) = fmpsc::channel(INBOUND_QUEUE - 1);
+    let (control, mut outbound) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let sink = OutboundSink { tx: control.clone(), queued: queued.clone(), token: token.clone() };
+
+    let read_session = session.clone();
+    let read_token = token.clone();
+    let reader_task = tokio::spawn(
+        async move {
+            let read = async {
+                loop {
+                    let Some(frame) = reader.next_frame().await? else { return Ok(()) };
+                    let message = lock(&read_session).open(&frame)?;
+                    let Some(mut message) = message else { continue };
+                    match message.first().copied() {
+                        Some(KIND_SYNC) => {
+                            message.remove(0);
+                            incoming_tx.send(Ok(message)).await.map_err(|_| ChannelError::Closed)?;
+                        }
+                        Some(KIND_ROTATE) => on_rotate(&message[1..]),
+                        Some(KIND_HELLO) => return Err(ChannelError::Misbehaved("a second hello")),
+                        _ => return Err(ChannelError::Misbehaved("an unknown message")),
+                    }
+                }
+            };
+            let result: Result<(), ChannelError> = tokio::select! {
+                () = read_token.cancelled() => Ok(()),
+                result = read => result,
+            };
+            match &result {
+                Ok(()) => tracing::debug!("the other laptop closed the connection"),
+                Err(e) => tracing::debug!(error = %e, "closing the connection"),
+            }
+            read_token.cancel();
+        }
+        .instrument(span.clone()),
+    );
+
+    let write_token = token.clone();
+    let writer_task = tokio::spawn(
+        async move {
+            let write = async {
+                while let Some(out) = outbound.recv().await {
+                    match out {
+                        Outbound::Sync(message) => {
+                            let wire = lock(&session).seal(&message)?;
+                            queued.fetch_sub(message.len(), Ordering::Relaxed);
+                            drop(message);
+                            writer.write_all(&wire).await?;
+                        }
+                        Outbound::Control(message) => {
+                            let wire = lock(&session).seal(&message)?;
+                            writer.write_all(&wire).await?;
+                        }
+                        Outbound::Close => break,
+                    }
+                }
+                let _ = writer.shutdown().await;
+                Ok::<(), ChannelError>(())
+            };
+            tokio::select! {
+                () = write_token.cancelled() => {}
+                result = write => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "couldn't send to the other laptop");
+                    }
+                }
+            }
+            write_token.cancel();
+        }
+        .instrument(span),
+    );
+
+    tokio::spawn(async move {
+        let _ = reader_task.await;
+        let _ = writer_task.await;
+        on_end();
+    });
+
+    Running { incoming, sink, control }
+}

@@ -1,0 +1,149 @@
+//! Laptops on loopback join a workshop (by code and by link), edit at the same time and
+//! converge; star mode; reconnecting after the listener goes away.
+
+mod net_support;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use commonground_api::{Event, Reply};
+use commonground_node::NodeEvent;
+use commonground_workshop::Colour;
+use net_support::*;
+use support::*;
+
+const WITHIN: Duration = Duration::from_secs(8);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_laptops_join_by_code_and_link_edit_at_once_and_converge() {
+    let started = Instant::now();
+    let (a, _da, id, serving) = facilitator().await;
+    let invite = a.invite(id).await.unwrap();
+    assert_eq!(invite.addresses, vec![serving.local_addr()]);
+    assert_eq!(invite.code.len(), 7, "shown as `123 456`");
+    assert!(invite.link.starts_with("commonground://join/1/"));
+
+    // B types the code; C scans the link.
+    let (b, _db) = node().await;
+    let joined = b.join_by_code(serving.local_addr(), &invite.code, "Ben", Colour::Sky).await.unwrap();
+    assert_eq!(joined, id);
+    let (c, _dc) = node().await;
+    assert_eq!(c.join_by_link(&invite.link, "Cleo", Colour::Sun).await.unwrap(), id);
+    assert_eq!(a.peers(id).len(), 2, "both joiners are connected to the facilitator");
+    assert_eq!(b.key_epoch(id), Some(0));
+
+    // Each laptop recorded its device on its participant: the roster others check.
+    let b_me = snapshot(&b, id).await.me.expect("B joined");
+    converge(&[&a, &b, &c], id, WITHIN).await;
+    let (b_devices, c_devices) = a
+        .with_service(id, |s| (s.workshop().devices(b_me), s.workshop().participants().len()))
+        .await
+        .unwrap();
+    assert_eq!(b_devices, vec![b.device_key()]);
+    assert_eq!(c_devices, 3, "Sarah, Ben and Cleo");
+
+    // Everyone writes at the same time.
+    let mut a_events = a.events();
+    let prompt = first_prompt(&a, id).await;
+    let (na, nb, nc) = tokio::join!(
+        add_note(&a, id, prompt, "from the facilitator", false),
+        add_note(&b, id, prompt, "from Ben", false),
+        add_note(&c, id, prompt, "from Cleo", true),
+    );
+    converge(&[&a, &b, &c], id, WITHIN).await;
+    let views: Vec<_> = [&a, &b, &c].iter().map(|n| async { shared_view(&snapshot(n, id).await) }).collect();
+    let views = futures::future::join_all(views).await;
+    assert_eq!(views[0], views[1]);
+    assert_eq!(views[0], views[2]);
+    for note in [na, nb, nc] {
+        assert!(notes(&snapshot(&c, id).await).iter().any(|n| n.id == note));
+    }
+
+    // Notes from the other laptops arrived on A as view events (its own note came back from
+    // `dispatch`, not the stream).
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let event = expect_event(&mut a_events, WITHIN, "notes from B and C", |e| {
+            matches!(e, NodeEvent::View { event: Event::NoteUpserted { .. }, .. })
+        })
+        .await;
+        let NodeEvent::View { workshop, event: Event::NoteUpserted { note } } = event else { unreachable!() };
+        assert_eq!(workshop, id);
+        assert_ne!(note.id, na, "A's own note is reported by dispatch, not the event stream");
+        if !seen.contains(&note.id) {
+            seen.push(note.id);
+        }
+    }
+    assert!(seen.contains(&nb) && seen.contains(&nc));
+
+    // Typing in a note reaches the others as a splice event.
+    let mut c_events = c.events();
+    let edit = commonground_workshop::TextEdit::Splice { index: 0, delete: 0, insert: "Yes: ".to_owned() };
+    let reply = b.dispatch(id, commonground_api::Command::EditNote { note: nb, edit }).await.unwrap();
+    assert_eq!(reply.reply, Ok(Reply::Done));
+    expect_event(
+        &mut c_events,
+        WITHIN,
+        "B's typing on C",
+        |e| matches!(e, NodeEvent::View { event: Event::NoteTextSpliced { note, .. }, .. } if *note == nb),
+    )
+    .await;
+    println!("three laptops: {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn star_mode_two_laptops_reach_each_other_only_through_the_facilitator() {
+    let started = Instant::now();
+    // B is the facilitator's laptop; A and C each connect only to B.
+    let (b, _db, id, serving) = facilitator().await;
+    let invite = b.invite(id).await.unwrap();
+    let (a, _da) = node().await;
+    let (c, _dc) = node().await;
+    let (ja, jc) = tokio::join!(
+        a.join_by_link(&invite.link, "Amir", Colour::Sky),
+        c.join_by_code(serving.local_addr(), &invite.code, "Cleo", Colour::Sun),
+    );
+    assert_eq!((ja.unwrap(), jc.unwrap()), (id, id));
+    assert!(a.peers(id).iter().all(|p| p.address == serving.local_addr()));
+    assert!(c.peers(id).iter().all(|p| p.address == serving.local_addr()));
+
+    let prompt = first_prompt(&a, id).await;
+    let (from_a, from_c) = tokio::join!(
+        add_note(&a, id, prompt, "A's idea", false),
+        add_note(&c, id, prompt, "C's idea", false),
+    );
+    converge(&[&a, &b, &c], id, WITHIN).await;
+    let on_c = notes(&snapshot(&c, id).await);
+    assert!(on_c.iter().any(|n| n.id == from_a), "A's note reached C through B");
+    assert!(notes(&snapshot(&a, id).await).iter().any(|n| n.id == from_c));
+    assert_eq!(shared_view(&snapshot(&a, id).await), shared_view(&snapshot(&c, id).await));
+    println!("star: {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_made_while_the_listener_is_down_arrive_after_it_returns() {
+    let started = Instant::now();
+    let (a, _da, id, serving) = facilitator().await;
+    let address = serving.local_addr();
+    let invite = a.invite(id).await.unwrap();
+    let (b, _db) = node().await;
+    b.join_by_code(address, &invite.code, "Ben", Colour::Sky).await.unwrap();
+    converge(&[&a, &b], id, WITHIN).await;
+
+    // The facilitator's laptop stops listening: the connection goes with it.
+    drop(serving);
+    eventually("B to notice", WITHIN, || async { b.peers(id).is_empty() && a.peers(id).is_empty() }).await;
+    let prompt = first_prompt(&a, id).await;
+    let offline_a = add_note(&a, id, prompt, "written while apart (A)", false).await;
+    let offline_b = add_note(&b, id, prompt, "written while apart (B)", false).await;
+    assert_ne!(heads(&a, id).await, heads(&b, id).await);
+
+    // It listens again on the same address; B's dialer finds it by itself.
+    let _serving = a.serve(address).await.unwrap();
+    converge(&[&a, &b], id, WITHIN).await;
+    for node in [&a, &b] {
+        let notes = notes(&snapshot(node, id).await);
+        assert!(notes.iter().any(|n| n.id == offline_a) && notes.iter().any(|n| n.id == offline_b));
+    }
+    println!("reconnect: {:?}", started.elapsed());
+}
