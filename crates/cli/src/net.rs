@@ -156,8 +156,8 @@ pub(crate) struct ServeOptions {
     pub exec: Option<WorkshopId>,
 }
 
-/// `serve`: listens, finds the workshops' other laptops nearby and keeps connections to them
-/// and to the given addresses, and syncs until Ctrl-C, logging laptops coming and going and
+/// `serve`: listens, finds the workshops' other laptops nearby and keeps connections to them,
+/// to the given addresses and to the addresses where they were seen before, and syncs until Ctrl-C, logging laptops coming and going and
 /// changes arriving.
 pub(crate) async fn serve(node: &Node, options: ServeOptions) -> anyhow::Result<()> {
     let listening = listen(node, options.listen).await?;
@@ -169,6 +169,24 @@ pub(crate) async fn serve(node: &Node, options: ServeOptions) -> anyhow::Result<
             node.connect(workshop, address).await.map_err(net_error)?;
         }
         tracing::info!(%address, workshops = workshops.len(), "keeping a connection to a laptop");
+    }
+    // Where each workshop's other laptops were last seen: reachable even where discovery
+    // isn't (client isolation), so a laptop that has joined once finds the others by itself.
+    let own = listening.local_addr();
+    for &workshop in &workshops {
+        let known: Vec<SocketAddr> = node
+            .known_addresses(workshop)
+            .into_iter()
+            .filter(|a| !options.connect.contains(a) && *a != own)
+            .collect();
+        for &address in &known {
+            if let Err(e) = node.connect(workshop, address).await {
+                tracing::warn!(%workshop, %address, error = %e, "can't connect to a laptop seen before");
+            }
+        }
+        if !known.is_empty() {
+            tracing::info!(%workshop, addresses = known.len(), "keeping connections to laptops seen before");
+        }
     }
     let mut finder = Finder::start(node, listening.local_addr(), options.methods);
     let mut commands = options.exec.map(|workshop| (workshop, stdin_lines()));

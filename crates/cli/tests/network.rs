@@ -215,3 +215,36 @@ fn serve_finds_the_other_laptop_by_itself() {
     let shown = ok(cg(&ali, &["show", &id]));
     assert!(shown.contains("\"Found you\" (Sam)"), "{shown}");
 }
+
+#[test]
+fn serve_reconnects_to_where_the_facilitator_was_without_discovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sam, ali) = (dir.path().join("sam"), dir.path().join("ali"));
+    let created = ok(cg(&sam, &["new", "--title", "Living Well", "--name", "Sam"]));
+    let id = created.lines().next().unwrap().to_owned();
+    let sam_address = format!("127.0.0.1:{}", free_port());
+    let invite = Running::start(&sam, &["invite", &id, "--listen", &sam_address]);
+    let link = Running::wait_for(&invite.stdout, "link", |l| l.starts_with("commonground://"));
+    assert_eq!(ok(cg(&ali, &["join", &link, "--name", "Ali"])).trim(), id);
+    invite.interrupt();
+
+    let snap: serde_json::Value = serde_json::from_str(&ok(cg(&sam, &["show", &id, "--json"]))).unwrap();
+    let prompt = snap["board"]["prompts"][0]["id"].as_str().unwrap();
+    let note = serde_json::json!({
+        "type": "add_note", "prompt": prompt, "text": "Remembered", "colour": "sun",
+        "x": 0.0, "y": 0.0, "private": false, "anonymous": false,
+    });
+    ok(cg(&sam, &["exec", &id, &note.to_string()]));
+
+    // No discovery and no --connect (client isolation): Ali's laptop dials the address it
+    // learnt from the link.
+    let quiet = ["--no-mdns", "--no-beacon"];
+    let ali_address = format!("127.0.0.1:{}", free_port());
+    let sam_serving = Running::start(&sam, &[&["serve", "--listen", &sam_address][..], &quiet].concat());
+    let ali_serving = Running::start(&ali, &[&["serve", "--listen", &ali_address][..], &quiet].concat());
+    Running::wait_for(&ali_serving.stderr, "changes", |l| l.contains("changes arrived from other laptops"));
+    ali_serving.interrupt();
+    sam_serving.interrupt();
+    let shown = ok(cg(&ali, &["show", &id]));
+    assert!(shown.contains("\"Remembered\" (Sam)"), "{shown}");
+}

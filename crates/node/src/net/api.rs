@@ -216,6 +216,13 @@ impl Node {
         Ok(())
     }
 
+    /// The addresses of the workshop's other laptops this laptop has learnt (from the invite
+    /// or the code join, and every address it connected to), most recent first, at most 16.
+    /// Dial them with [`Node::connect`] to reach those laptops without discovery.
+    pub fn known_addresses(&self, workshop: WorkshopId) -> Vec<SocketAddr> {
+        self.net().shared().known_addresses(workshop)
+    }
+
     /// Stops keeping a connection to `address` for `workshop` (and closes it).
     pub fn disconnect(&self, workshop: WorkshopId, address: SocketAddr) {
         let dialing = lock(&self.net().shared().dialers).remove(&(workshop, address));
@@ -340,6 +347,7 @@ impl Node {
         name: &str,
         colour: Colour,
     ) -> NetResult<WorkshopId> {
+        self.net().shared().remember_addresses(workshop, &addresses);
         for address in addresses {
             self.connect(workshop, address).await?;
         }

@@ -13,9 +13,10 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use commonground_protocol::{
     DeviceKeypair, DevicePublicKey, FrameDecoder, Handshake, ProtocolError, Session, PSK_LEN,
@@ -30,7 +31,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::wire::{hello, parse_hello, KIND_HELLO, KIND_ROTATE, KIND_SYNC};
+use super::wire::{hello, parse_hello, KIND_HELLO, KIND_PING, KIND_PONG, KIND_ROTATE, KIND_SYNC};
 
 /// The longest first message: a rotation with a full roster (a hello is far shorter).
 const MAX_GREETING_LEN: usize = 1 + commonground_protocol::MAX_JOIN_MESSAGE_LEN;
@@ -41,6 +42,37 @@ pub(crate) const INBOUND_QUEUE: usize = 2;
 pub(crate) const OUTBOUND_LIMIT: usize = 64 * 1024 * 1024;
 /// How much is read from the socket at a time.
 const READ_CHUNK: usize = 8 * 1024;
+
+/// How a running channel notices that the other end has gone quiet (a cut link, a laptop
+/// that went to sleep): a ping when nothing has arrived for `ping_interval`, and the channel
+/// closes once nothing at all has arrived for `idle_timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Keepalive {
+    pub(crate) ping_interval: Duration,
+    pub(crate) idle_timeout: Duration,
+}
+
+/// Send a ping after this long with nothing from the other laptop.
+pub(crate) const PING_INTERVAL: Duration = Duration::from_secs(5);
+/// Close a channel after this long with nothing at all from the other laptop.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Self { ping_interval: PING_INTERVAL, idle_timeout: IDLE_TIMEOUT }
+    }
+}
+
+/// Turns on TCP keepalive on a connection: a second line behind the channel's own pings, for
+/// a peer whose kernel is gone (and so never answers the pings' TCP segments either).
+pub(crate) fn tcp_keepalive(stream: &tokio::net::TcpStream) {
+    let params = socket2::TcpKeepalive::new().with_time(Duration::from_secs(10));
+    #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
+    let params = params.with_interval(Duration::from_secs(5));
+    if let Err(e) = socket2::SockRef::from(stream).set_tcp_keepalive(&params) {
+        tracing::debug!(error = %e, "couldn't turn on TCP keepalive");
+    }
+}
 
 /// Why a channel could not be set up or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +87,10 @@ pub(crate) enum ChannelError {
     /// The other side's device key is not one this workshop lets in.
     #[error("the other laptop isn't on this workshop's roster")]
     NotOnRoster,
+    /// This laptop already has a channel to that laptop for the workshop (see the `net`
+    /// module docs: one channel per workshop and device).
+    #[error("already connected to that laptop")]
+    Duplicate,
     /// The other side broke the channel's own rules.
     #[error("the other laptop broke the protocol ({0})")]
     Misbehaved(&'static str),
@@ -292,11 +328,14 @@ fn lock(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
 
 /// Starts the reader and writer tasks. Both stop when `token` is cancelled, and either one
 /// ending cancels it; `on_end` runs once both have stopped. A rotation from the peer is
-/// handed to `on_rotate` (in the reader task, in order with samod's messages).
+/// handed to `on_rotate` (in the reader task, in order with samod's messages). A third task
+/// pings the peer when it has been quiet and closes the channel when it stays silent (see
+/// [`Keepalive`]); pings are answered with pongs, in order with samod's messages.
 pub(crate) fn run(
     established: Established,
     token: CancellationToken,
     span: tracing::Span,
+    keepalive: Keepalive,
     on_rotate: impl Fn(&[u8]) + Send + Sync + 'static,
     on_end: impl FnOnce() + Send + 'static,
 ) -> Running {
@@ -307,20 +346,37 @@ pub(crate) fn run(
     let queued = Arc::new(AtomicUsize::new(0));
     let sink = OutboundSink { tx: control.clone(), queued: queued.clone(), token: token.clone() };
 
+    // When something last arrived (milliseconds since `started`), and whether the reader is
+    // waiting for samod to take a message (the peer isn't silent then: we aren't reading).
+    let started = Instant::now();
+    let heard = Arc::new(AtomicU64::new(0));
+    let busy = Arc::new(AtomicBool::new(false));
+    let since = move || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+
     let read_session = session.clone();
     let read_token = token.clone();
+    let (read_heard, read_busy, pong) = (heard.clone(), busy.clone(), control.clone());
     let reader_task = tokio::spawn(
         async move {
             let read = async {
                 loop {
                     let Some(frame) = reader.next_frame().await? else { return Ok(()) };
+                    read_heard.store(since(), Ordering::Relaxed);
                     let message = lock(&read_session).open(&frame)?;
                     let Some(mut message) = message else { continue };
                     match message.first().copied() {
                         Some(KIND_SYNC) => {
                             message.remove(0);
-                            incoming_tx.send(Ok(message)).await.map_err(|_| ChannelError::Closed)?;
+                            read_busy.store(true, Ordering::Relaxed);
+                            let sent = incoming_tx.send(Ok(message)).await;
+                            read_busy.store(false, Ordering::Relaxed);
+                            read_heard.store(since(), Ordering::Relaxed);
+                            sent.map_err(|_| ChannelError::Closed)?;
                         }
+                        Some(KIND_PING) => {
+                            let _ = pong.send(Outbound::Control(vec![KIND_PONG]));
+                        }
+                        Some(KIND_PONG) => {}
                         Some(KIND_ROTATE) => on_rotate(&message[1..]),
                         Some(KIND_HELLO) => return Err(ChannelError::Misbehaved("a second hello")),
                         _ => return Err(ChannelError::Misbehaved("an unknown message")),
@@ -371,6 +427,39 @@ pub(crate) fn run(
                 }
             }
             write_token.cancel();
+        }
+        .instrument(span.clone()),
+    );
+
+    let ping_token = token.clone();
+    let ping = control.clone();
+    tokio::spawn(
+        async move {
+            let check =
+                (keepalive.ping_interval.min(keepalive.idle_timeout) / 2).max(Duration::from_millis(10));
+            loop {
+                tokio::select! {
+                    () = ping_token.cancelled() => break,
+                    () = tokio::time::sleep(check) => {}
+                }
+                if busy.load(Ordering::Relaxed) {
+                    continue;
+                }
+                let quiet = Duration::from_millis(since().saturating_sub(heard.load(Ordering::Relaxed)));
+                if quiet >= keepalive.idle_timeout {
+                    tracing::debug!(
+                        quiet_ms = quiet.as_millis() as u64,
+                        "the other laptop has gone quiet; closing"
+                    );
+                    ping_token.cancel();
+                    break;
+                }
+                if quiet >= keepalive.ping_interval.min(keepalive.idle_timeout / 2)
+                    && ping.send(Outbound::Control(vec![KIND_PING])).is_err()
+                {
+                    break;
+                }
+            }
         }
         .instrument(span),
     );

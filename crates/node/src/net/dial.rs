@@ -26,6 +26,9 @@ pub(crate) const BACKOFF_INITIAL: Duration = Duration::from_millis(100);
 pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// How long a TCP connect may take (well under the handshake timeout: this is a LAN).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a dialer that found its laptop already connected checks whether that channel
+/// has ended.
+const DUPLICATE_POLL: Duration = Duration::from_millis(250);
 
 /// Dials one address for one workshop.
 pub(crate) struct SyncDialer {
@@ -40,24 +43,55 @@ impl LinkDialer for SyncDialer {
     }
 
     fn connect(&self) -> BoxFuture<'static, Result<Link, DialFailure>> {
-        let (shared, workshop, address) = (self.shared.clone(), self.workshop, self.address);
+        let (weak, workshop, address) = (self.shared.clone(), self.workshop, self.address);
         let span = tracing::info_span!("dial", workshop = %workshop, %address);
         Box::pin(
             async move {
-                let Some(shared) = shared.upgrade() else {
-                    return Err(DialFailure::Stop(io::Error::other("the node has stopped")));
-                };
-                if !lock(&shared.dialers).contains_key(&(workshop, address)) {
-                    return Err(DialFailure::Stop(io::Error::other("no longer wanted")));
-                }
-                let attempt = tokio::time::timeout(HANDSHAKE_TIMEOUT, dial(&shared, workshop, address)).await;
-                let error = match attempt {
-                    Ok(Ok(link)) => {
-                        shared.note_problem(workshop, None);
-                        return Ok(link);
+                let error = loop {
+                    let Some(shared) = wanted(&weak, workshop, address) else {
+                        return Err(DialFailure::Stop(io::Error::other("no longer wanted")));
+                    };
+                    let mut remote = None;
+                    let attempt = tokio::time::timeout(
+                        HANDSHAKE_TIMEOUT,
+                        dial(&shared, workshop, address, &mut remote),
+                    )
+                    .await;
+                    match attempt {
+                        Ok(Ok(link)) => {
+                            shared.note_problem(workshop, None);
+                            shared.remember_addresses(workshop, &[address]);
+                            return Ok(link);
+                        }
+                        Ok(Err(ChannelError::Duplicate)) => {
+                            // Already connected to that laptop by the channel the one-channel
+                            // rule keeps: a success. Wait for it to end, then dial again.
+                            shared.note_problem(workshop, None);
+                            shared.remember_addresses(workshop, &[address]);
+                            tracing::debug!("already connected to that laptop; waiting");
+                            drop(shared);
+                            let Some(remote) = remote else { continue };
+                            loop {
+                                tokio::time::sleep(DUPLICATE_POLL).await;
+                                let Some(shared) = wanted(&weak, workshop, address) else {
+                                    return Err(DialFailure::Stop(io::Error::other("no longer wanted")));
+                                };
+                                if !shared.connected_to(workshop, &remote) {
+                                    break;
+                                }
+                            }
+                        }
+                        Ok(Err(e)) => break e,
+                        Err(_) => {
+                            break ChannelError::Io(io::Error::new(
+                                io::ErrorKind::TimedOut,
+                                "no answer in time",
+                            ))
+                        }
                     }
-                    Ok(Err(e)) => e,
-                    Err(_) => ChannelError::Io(io::Error::new(io::ErrorKind::TimedOut, "no answer in time")),
+                };
+                let Some(shared) = weak.upgrade() else {
+                    return Err(DialFailure::Stop(io::Error::other("the node has stopped")));
                 };
                 let problem = if error.is_refusal() {
                     SyncProblem::Refused { address }
@@ -73,13 +107,28 @@ impl LinkDialer for SyncDialer {
     }
 }
 
-async fn dial(shared: &Arc<Shared>, workshop: WorkshopId, address: SocketAddr) -> Result<Link, ChannelError> {
+/// The node, if it is still running and still wants a connection to `address` for `workshop`.
+fn wanted(shared: &Weak<Shared>, workshop: WorkshopId, address: SocketAddr) -> Option<Arc<Shared>> {
+    let shared = shared.upgrade()?;
+    let wanted = !shared.root.is_cancelled() && lock(&shared.dialers).contains_key(&(workshop, address));
+    wanted.then_some(shared)
+}
+
+/// One attempt. `remote` is set to the other laptop's device key once the handshake has
+/// shown it.
+async fn dial(
+    shared: &Arc<Shared>,
+    workshop: WorkshopId,
+    address: SocketAddr,
+    remote_key: &mut Option<commonground_protocol::DevicePublicKey>,
+) -> Result<Link, ChannelError> {
     let secrets = shared.secrets(workshop).ok_or(ChannelError::NotOnRoster)?;
     let doc = shared.doc_roster(workshop);
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connecting took too long"))??;
     let _ = stream.set_nodelay(true);
+    super::channel::tcp_keepalive(&stream);
     let (read, mut write) = stream.into_split();
     let mut reader = FrameReader::new(read);
     let mut nonce = [0u8; NONCE_LEN];
@@ -93,6 +142,11 @@ async fn dial(shared: &Arc<Shared>, workshop: WorkshopId, address: SocketAddr) -
     let allowed = |key: &_| super::judge(&secrets, key, epoch, &doc, me) == Verdict::Allow;
     let mut session = initiate(&mut reader, &mut write, &preamble, &shared.keypair, &psk, allowed).await?;
     let remote = session.remote_public_key();
+    *remote_key = Some(remote);
+    // The one-channel rule: don't make a channel the other laptop and this one would close.
+    if shared.has_preferred_channel(workshop, &remote) {
+        return Err(ChannelError::Duplicate);
+    }
     match exchange_hello(&mut session, &mut reader, &mut write, &[], &shared.repo.peer_id()).await? {
         Greeting::Hello(peer) => {
             let established = Established { session, reader, writer: write };

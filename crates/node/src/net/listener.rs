@@ -26,11 +26,22 @@ pub struct ServeConfig {
     /// Connections that may be setting up at once; more are closed as soon as they arrive.
     /// Default: 32.
     pub max_pre_auth: usize,
+    /// A channel on which nothing has arrived for this long sends a ping. Default: 5 s.
+    /// Applies to every channel this node runs from then on, dialled ones too.
+    pub ping_interval: Duration,
+    /// A channel on which nothing at all has arrived for this long is closed (its dialer
+    /// reconnects). Default: 15 s. Applies like `ping_interval`.
+    pub idle_timeout: Duration,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        Self { handshake_timeout: HANDSHAKE_TIMEOUT, max_pre_auth: 32 }
+        Self {
+            handshake_timeout: HANDSHAKE_TIMEOUT,
+            max_pre_auth: 32,
+            ping_interval: super::channel::PING_INTERVAL,
+            idle_timeout: super::channel::IDLE_TIMEOUT,
+        }
     }
 }
 
@@ -77,6 +88,8 @@ pub(crate) async fn serve(
         TcpListener::bind(listen).await.map_err(|source| NetError::Listen { address: listen, source })?;
     let address = listener.local_addr().map_err(|source| NetError::Listen { address: listen, source })?;
     let id = shared.next_id();
+    *lock(&shared.keepalive) =
+        super::channel::Keepalive { ping_interval: config.ping_interval, idle_timeout: config.idle_timeout };
     lock(&shared.listening).push((id, address));
     let token = shared.root.child_token();
     let pre_auth = Arc::new(Semaphore::new(config.max_pre_auth));
@@ -154,6 +167,7 @@ async fn handle(
     timeout: Duration,
 ) {
     let _ = stream.set_nodelay(true);
+    super::channel::tcp_keepalive(&stream);
     let setup = tokio::select! {
         () = token.cancelled() => return,
         setup = tokio::time::timeout(timeout, setup(&shared, stream, from)) => setup,

@@ -229,6 +229,60 @@ pub(crate) fn load(path: &Path, damaged_dir: &Path) -> Option<Secrets> {
     None
 }
 
+/// How many addresses of a workshop's other laptops are remembered.
+pub(crate) const MAX_KNOWN_ADDRESSES: usize = 16;
+
+#[derive(Serialize, Deserialize)]
+struct AddressesFile {
+    format: u32,
+    addresses: Vec<std::net::SocketAddr>,
+}
+
+/// Reads the remembered addresses of a workshop's other laptops (`workshops/<id>/addresses.json`,
+/// most recent first); empty if there are none or the file can't be read (it is only a hint:
+/// discovery and `connect` still work without it).
+pub(crate) fn load_addresses(path: &Path) -> Vec<std::net::SocketAddr> {
+    let Ok(bytes) = fs::read(path) else { return Vec::new() };
+    match serde_json::from_slice::<AddressesFile>(&bytes) {
+        Ok(file) if file.format == FORMAT => {
+            let mut out: Vec<std::net::SocketAddr> = Vec::new();
+            for address in file.addresses {
+                if !out.contains(&address) {
+                    out.push(address);
+                }
+            }
+            out.truncate(MAX_KNOWN_ADDRESSES);
+            out
+        }
+        _ => {
+            tracing::debug!(file = %path.display(), "ignoring an unreadable list of known addresses");
+            Vec::new()
+        }
+    }
+}
+
+/// Writes the remembered addresses durably, mode 0600.
+pub(crate) fn save_addresses(path: &Path, addresses: &[std::net::SocketAddr]) -> io::Result<()> {
+    let file = AddressesFile { format: FORMAT, addresses: addresses.to_vec() };
+    let json = serde_json::to_vec_pretty(&file).map_err(io::Error::other)?;
+    if let Some(dir) = path.parent() {
+        ensure_dir(dir)?;
+    }
+    write_atomic(path, &json)
+}
+
+/// Puts `new` at the front of `known` (most recent first), without duplicates, keeping at
+/// most [`MAX_KNOWN_ADDRESSES`]. Whether the list changed.
+pub(crate) fn remember(known: &mut Vec<std::net::SocketAddr>, new: std::net::SocketAddr) -> bool {
+    if known.first() == Some(&new) {
+        return false;
+    }
+    known.retain(|a| *a != new);
+    known.insert(0, new);
+    known.truncate(MAX_KNOWN_ADDRESSES);
+    true
+}
+
 /// The devices the shared document lists: those of current participants, and those of
 /// participants who were removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -340,6 +394,27 @@ mod tests {
         assert_eq!(load(&path, &damaged), None);
         assert!(!path.exists());
         assert!(damaged.join("secrets.json").exists());
+    }
+
+    #[test]
+    fn known_addresses_are_bounded_deduplicated_and_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w/addresses.json");
+        assert!(load_addresses(&path).is_empty());
+        let at = |p: u16| std::net::SocketAddr::from(([10, 0, 0, 1], p));
+        let mut known = Vec::new();
+        for port in 1..=20 {
+            assert!(remember(&mut known, at(port)));
+        }
+        assert!(!remember(&mut known, at(20)), "already the most recent");
+        assert!(remember(&mut known, at(10)));
+        assert_eq!(known.len(), MAX_KNOWN_ADDRESSES);
+        assert_eq!(known[..3], [at(10), at(20), at(19)]);
+        save_addresses(&path, &known).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(load_addresses(&path), known);
+        fs::write(&path, b"junk").unwrap();
+        assert!(load_addresses(&path).is_empty());
     }
 
     #[test]

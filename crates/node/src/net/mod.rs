@@ -46,8 +46,36 @@
 //! | 1 | hello  | version `0x01`, then this side's samod peer id (1–64 printable ASCII bytes) |
 //! | 2 | sync   | one samod message |
 //! | 3 | rotate | a protocol `Welcome`: the new secret, epoch and roster, from the facilitator |
+//! | 4 | ping   | empty: "are you there?", sent when nothing has arrived for a while |
+//! | 5 | pong   | empty: the answer to a ping |
 //!
 //! Each side sends its hello first, and nothing else is accepted before it.
+//!
+//! **Keepalive.** A cut link (a laptop closed, out of Wi-Fi range) leaves TCP believing the
+//! connection is up for many minutes. So each side sends a ping when nothing has arrived from
+//! the other for [`ServeConfig::ping_interval`] (5 s), and closes the channel once nothing at
+//! all has arrived for [`ServeConfig::idle_timeout`] (15 s); the dialling side then
+//! reconnects with its usual backoff. TCP keepalive is on as well (probes after 10 s idle),
+//! as a second line.
+//!
+//! **One channel per workshop and device.** Laptops that find each other both dial, which
+//! would make two channels between the same pair. When a second authenticated channel comes
+//! up for the same workshop and remote device key, the node keeps the one dialled by the
+//! laptop with the lower device key (compared as bytes) and closes the other; between two
+//! channels dialled by the same laptop it keeps the newer one (the older is most likely a
+//! link that was cut). Both ends apply the same rule, so they keep the same channel. A dialer
+//! that finds, right after the handshake, that this laptop already has the channel the rule
+//! keeps to that device stops there and waits until that channel ends before dialling again
+//! (a success, not a failure: nothing is reported and nothing retries).
+//!
+//! # Remembered addresses
+//!
+//! Each workshop keeps the addresses of its other laptops that this laptop has learnt (from
+//! the invite link or the code join's `Welcome`, and every address it dialled successfully,
+//! which covers those discovery found) in `workshops/<id>/addresses.json` (mode 0600, written
+//! atomically and durably): the 16 most recent, without duplicates, most recent first
+//! ([`crate::Node::known_addresses`]). `commonground serve` dials them at startup, so a laptop
+//! that joined reaches the others again even where discovery can't (client isolation).
 //!
 //! # What is bound to what
 //!
@@ -119,6 +147,8 @@ use tokio_util::sync::CancellationToken;
 use crate::keys::DeviceSecret;
 use crate::layout::Layout;
 use crate::repo::{Dialing, Doc, DocRepo, Link};
+
+use channel::{ChannelError, Keepalive};
 
 pub(crate) use access::SyncAccess;
 pub use api::{InviteInfo, NodeEvent, PeerInfo, SyncProblem, SyncStatus};
@@ -210,6 +240,10 @@ pub(crate) struct Shared {
     dialers: Mutex<HashMap<(WorkshopId, SocketAddr), Dialing>>,
     problems: Mutex<HashMap<WorkshopId, Option<SyncProblem>>>,
     joins_by_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Remembered addresses of each workshop's other laptops, most recent first (loaded
+    /// from disk on first use).
+    known: Mutex<HashMap<WorkshopId, Vec<SocketAddr>>>,
+    keepalive: Mutex<Keepalive>,
     root: CancellationToken,
 }
 
@@ -256,6 +290,8 @@ impl Net {
                 dialers: Mutex::new(HashMap::new()),
                 problems: Mutex::new(HashMap::new()),
                 joins_by_ip: Mutex::new(HashMap::new()),
+                known: Mutex::new(HashMap::new()),
+                keepalive: Mutex::new(Keepalive::default()),
                 root: CancellationToken::new(),
             }),
         }
@@ -313,6 +349,35 @@ impl Net {
 
 fn secrets_file(layout: &Layout, workshop: WorkshopId) -> std::path::PathBuf {
     layout.workshop_dir(workshop).join("secrets.json")
+}
+
+fn addresses_file(layout: &Layout, workshop: WorkshopId) -> std::path::PathBuf {
+    layout.workshop_dir(workshop).join("addresses.json")
+}
+
+/// Which laptop dialled a channel.
+fn dialled_by(me: DevicePublicKey, remote: DevicePublicKey, outgoing: bool) -> DevicePublicKey {
+    if outgoing {
+        me
+    } else {
+        remote
+    }
+}
+
+/// The one-channel rule (see the module docs): whether a new channel to a device wins over
+/// one this laptop already has to it.
+fn new_channel_wins(
+    me: DevicePublicKey,
+    remote: DevicePublicKey,
+    new_outgoing: bool,
+    old_outgoing: bool,
+) -> bool {
+    let (new, old) = (dialled_by(me, remote, new_outgoing), dialled_by(me, remote, old_outgoing));
+    if new == old {
+        return true;
+    }
+    let lower = if me.as_bytes() < remote.as_bytes() { me } else { remote };
+    new == lower
 }
 
 impl Shared {
@@ -419,26 +484,96 @@ impl Shared {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// The remembered addresses of the workshop's other laptops, most recent first.
+    fn known_addresses(&self, workshop: WorkshopId) -> Vec<SocketAddr> {
+        let mut known = lock(&self.known);
+        known
+            .entry(workshop)
+            .or_insert_with(|| membership::load_addresses(&addresses_file(&self.layout, workshop)))
+            .clone()
+    }
+
+    /// Remembers addresses of the workshop's other laptops (the first given ends up most
+    /// recent), storing the list if it changed.
+    fn remember_addresses(&self, workshop: WorkshopId, addresses: &[SocketAddr]) {
+        if self.secrets(workshop).is_none() {
+            return;
+        }
+        let mut all = lock(&self.known);
+        let known = all
+            .entry(workshop)
+            .or_insert_with(|| membership::load_addresses(&addresses_file(&self.layout, workshop)));
+        let mut changed = false;
+        for address in addresses.iter().rev() {
+            if !address.ip().is_unspecified() && address.port() != 0 {
+                changed |= membership::remember(known, *address);
+            }
+        }
+        if changed {
+            if let Err(e) = membership::save_addresses(&addresses_file(&self.layout, workshop), known) {
+                tracing::warn!(error = %e, "couldn't store the addresses of the workshop's laptops");
+            }
+        }
+    }
+
+    /// Whether a live channel to `remote` for `workshop` exists that a new channel dialled by
+    /// this laptop would lose to (the one-channel rule).
+    fn has_preferred_channel(&self, workshop: WorkshopId, remote: &DevicePublicKey) -> bool {
+        let me = self.me();
+        lock(&self.channels).values().any(|c| {
+            c.workshop == workshop && c.remote == *remote && !new_channel_wins(me, *remote, true, c.outgoing)
+        })
+    }
+
+    /// Whether any live channel to `remote` for `workshop` exists.
+    fn connected_to(&self, workshop: WorkshopId, remote: &DevicePublicKey) -> bool {
+        lock(&self.channels).values().any(|c| c.workshop == workshop && c.remote == *remote)
+    }
+
     /// Records a live channel once it is running, checking the roster and epoch once more
-    /// (a rotation may have happened during the handshake). `false`: close it.
-    fn register(&self, id: u64, entry: ChannelEntry, doc: &DocRoster) -> bool {
+    /// (a rotation may have happened during the handshake), and applying the one-channel
+    /// rule. An error: close it.
+    fn register(&self, id: u64, entry: ChannelEntry, doc: &DocRoster) -> Result<(), ChannelError> {
+        let me = self.me();
         let secrets = lock(&self.secrets);
         let allowed = secrets
             .get(&entry.workshop)
-            .is_some_and(|s| judge(s, &entry.remote, entry.epoch, doc, self.me()) != Verdict::Refuse);
-        if !allowed || !self.access.grant(entry.workshop, &entry.peer, entry.remote) {
-            return false;
+            .is_some_and(|s| judge(s, &entry.remote, entry.epoch, doc, me) != Verdict::Refuse);
+        if !allowed {
+            return Err(ChannelError::NotOnRoster);
+        }
+        let mut channels = lock(&self.channels);
+        let mut losers = Vec::new();
+        for (other, c) in channels.iter() {
+            if c.workshop == entry.workshop && c.remote == entry.remote {
+                if !new_channel_wins(me, entry.remote, entry.outgoing, c.outgoing) {
+                    return Err(ChannelError::Duplicate);
+                }
+                losers.push(*other);
+            }
+        }
+        if !self.access.grant(entry.workshop, &entry.peer, entry.remote) {
+            return Err(ChannelError::NotOnRoster);
         }
         let (workshop, peer) = (entry.workshop, entry.info());
-        let mut channels = lock(&self.channels);
         channels.insert(id, entry);
+        // Closed cleanly (whatever is queued is sent first), and forgotten now so that the
+        // workshop never shows two channels to one laptop.
+        let closed: Vec<ChannelEntry> = losers.iter().filter_map(|other| channels.remove(other)).collect();
+        for loser in &closed {
+            let _ = loser.control.send(Outbound::Close);
+        }
         let peers = channels.values().filter(|c| c.workshop == workshop).count();
         drop(channels);
         drop(secrets);
+        for loser in closed {
+            tracing::debug!(workshop = %workshop, "closing a second channel to the same laptop");
+            self.forget(loser, peers);
+        }
         tracing::info!(workshop = %workshop, device = %peer.fingerprint, "connected");
         let _ = self.events.send(NodeEvent::PeerJoined { workshop, peer });
         self.publish_status(workshop, peers);
-        true
+        Ok(())
     }
 
     fn unregister(&self, id: u64) {
@@ -446,6 +581,11 @@ impl Shared {
         let Some(entry) = channels.remove(&id) else { return };
         let peers = channels.values().filter(|c| c.workshop == entry.workshop).count();
         drop(channels);
+        self.forget(entry, peers);
+    }
+
+    /// The bookkeeping for a channel taken out of `channels` (`peers`: how many are left).
+    fn forget(&self, entry: ChannelEntry, peers: usize) {
         self.access.revoke(entry.workshop, &entry.peer);
         tracing::info!(workshop = %entry.workshop, device = %membership::fingerprint(&entry.remote), "disconnected");
         let _ = self.events.send(NodeEvent::PeerLeft { workshop: entry.workshop, peer: entry.info() });
@@ -560,10 +700,12 @@ fn start_channel(
     let id = shared.next_id();
     let span = tracing::info_span!("channel", workshop = %workshop, device = %membership::fingerprint(&remote), outgoing);
     let (on_rotate, on_end) = (Arc::downgrade(shared), Arc::downgrade(shared));
+    let keepalive = *lock(&shared.keepalive);
     let running = channel::run(
         established,
         token.clone(),
         span,
+        keepalive,
         move |payload| {
             if let Some(shared) = on_rotate.upgrade() {
                 shared.apply_rotation(workshop, remote, payload);
@@ -585,9 +727,9 @@ fn start_channel(
         token: token.clone(),
         control: running.control.clone(),
     };
-    if !shared.register(id, entry, &doc) {
+    if let Err(e) = shared.register(id, entry, &doc) {
         token.cancel();
-        return Err(channel::ChannelError::NotOnRoster);
+        return Err(e);
     }
     if token.is_cancelled() {
         // It ended before it was recorded: forget it now, as `on_end` has already run.

@@ -67,6 +67,10 @@ pub(crate) const KIND_HELLO: u8 = 1;
 pub(crate) const KIND_SYNC: u8 = 2;
 /// The facilitator's new secret, epoch and roster (a protocol `Welcome`).
 pub(crate) const KIND_ROTATE: u8 = 3;
+/// "Are you there?": sent on an idle channel; answered with a pong. Empty body.
+pub(crate) const KIND_PING: u8 = 4;
+/// The answer to a ping. Empty body.
+pub(crate) const KIND_PONG: u8 = 5;
 
 const HELLO_VERSION: u8 = 1;
 /// The longest samod peer id accepted (samod makes `peer-<u64>`, 25 characters at most).
