@@ -10,6 +10,7 @@
 mod args;
 mod discover;
 mod exec;
+mod live;
 mod net;
 mod select;
 mod show;
@@ -156,8 +157,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 print_out(&status::nothing_here(&data))?;
                 return Ok(ExitCode::SUCCESS);
             }
-            let node = Node::open(&data).await?;
-            let report = status::report(&node).await;
+            let live = live::Live::read(&data);
+            let node = match Node::open(&data).await {
+                Ok(node) => node,
+                // A running `serve` has the folder open: report what it last wrote.
+                Err(NodeError::Locked { .. }) if live.as_ref().is_some_and(|l| l.running) => {
+                    print_out(&status::report_running(&data, live.as_ref().expect("checked")))?;
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let report = status::report(&node, live.as_ref()).await;
             node.close().await;
             print_out(&report)?;
             Ok(ExitCode::SUCCESS)

@@ -192,6 +192,9 @@ pub(crate) async fn serve(node: &Node, options: ServeOptions) -> anyhow::Result<
     let mut commands = options.exec.map(|workshop| (workshop, stdin_lines()));
     tracing::info!(workshops = workshops.len(), "serving; press Ctrl-C to stop");
     let mut changes: std::collections::BTreeMap<WorkshopId, usize> = Default::default();
+    let mut live = crate::live::Live::new(vec![listening.local_addr().to_string()]);
+    live.refresh(node, &workshops);
+    live.write(node.data_dir());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let interrupted = interrupted();
     tokio::pin!(interrupted);
@@ -202,7 +205,10 @@ pub(crate) async fn serve(node: &Node, options: ServeOptions) -> anyhow::Result<
                 // Changes are counted and logged once a second: one sync can carry thousands.
                 for (workshop, count) in std::mem::take(&mut changes) {
                     tracing::info!(%workshop, updates = count, "changes arrived from other laptops");
+                    live.changed(workshop);
                 }
+                live.refresh(node, &workshops);
+                live.write(node.data_dir());
             }
             found = finder.next() => finder.dial(node, found).await,
             line = next_line(&mut commands) => match line {
@@ -226,6 +232,9 @@ pub(crate) async fn serve(node: &Node, options: ServeOptions) -> anyhow::Result<
         }
     }
     tracing::info!("stopping");
+    live.running = false;
+    live.refresh(node, &workshops);
+    live.write(node.data_dir());
     finder.stop();
     Ok(())
 }

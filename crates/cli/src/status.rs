@@ -5,6 +5,8 @@ use std::path::Path;
 
 use commonground_node::Node;
 
+use crate::live::{self, Live};
+
 /// What `status` says when the data folder doesn't exist yet.
 pub(crate) fn nothing_here(data: &Path) -> String {
     format!(
@@ -14,7 +16,8 @@ pub(crate) fn nothing_here(data: &Path) -> String {
 }
 
 /// One paragraph per workshop: id, title, phase, people, who you are, storage health.
-pub(crate) async fn report(node: &Node) -> String {
+pub(crate) async fn report(node: &Node, live: Option<&Live>) -> String {
+    let now = live::now_ms();
     let mut out = String::new();
     let ids = node.list_workshops();
     let _ = writeln!(out, "Data folder: {}", node.data_dir().display());
@@ -69,6 +72,35 @@ pub(crate) async fn report(node: &Node) -> String {
         } else {
             writeln!(out, "  Storage: all files healthy.")
         };
+        for line in live::describe(live, id, now) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}
+
+/// What `status` says while `commonground serve` has the data folder open.
+pub(crate) fn report_running(data: &Path, live: &Live) -> String {
+    let now = live::now_ms();
+    let mut out = String::new();
+    let _ = writeln!(out, "Data folder: {}", data.display());
+    let _ = writeln!(
+        out,
+        "`commonground serve` is running (process {}, since {}) and has this folder open.",
+        live.pid,
+        live::ago(live.started_at, now)
+    );
+    if !live.listening.is_empty() {
+        let _ = writeln!(out, "Listening on {}.", live.listening.join(", "));
+    }
+    for id in live.workshops.keys() {
+        out.push('\n');
+        let _ = writeln!(out, "{id}");
+        if let Ok(id) = id.parse() {
+            for line in live::describe(Some(live), id, now) {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
     }
     out
 }

@@ -248,3 +248,48 @@ fn serve_reconnects_to_where_the_facilitator_was_without_discovery() {
     let shown = ok(cg(&ali, &["show", &id]));
     assert!(shown.contains("\"Remembered\" (Sam)"), "{shown}");
 }
+
+#[test]
+fn status_reports_connected_laptops_and_the_last_change_while_serve_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sam, ali) = (dir.path().join("sam"), dir.path().join("ali"));
+    let created = ok(cg(&sam, &["new", "--title", "Living Well", "--name", "Sam"]));
+    let id = created.lines().next().unwrap().to_owned();
+    let sam_address = format!("127.0.0.1:{}", free_port());
+    let invite = Running::start(&sam, &["invite", &id, "--listen", &sam_address]);
+    let link = Running::wait_for(&invite.stdout, "link", |l| l.starts_with("commonground://"));
+    assert_eq!(ok(cg(&ali, &["join", &link, "--name", "Ali"])).trim(), id);
+    invite.interrupt();
+    let before = ok(cg(&ali, &["status"]));
+    assert!(before.contains("Laptops connected: none (`commonground serve` isn't running)."), "{before}");
+    let snap: serde_json::Value = serde_json::from_str(&ok(cg(&sam, &["show", &id, "--json"]))).unwrap();
+    let prompt = snap["board"]["prompts"][0]["id"].as_str().unwrap();
+    let note = serde_json::json!({
+        "type": "add_note", "prompt": prompt, "text": "Hello Ali", "colour": "sun",
+        "x": 0.0, "y": 0.0, "private": false, "anonymous": false,
+    });
+    ok(cg(&sam, &["exec", &id, &note.to_string()]));
+
+    let quiet = ["--no-mdns", "--no-beacon"];
+    let ali_address = format!("127.0.0.1:{}", free_port());
+    let sam_serving = Running::start(&sam, &[&["serve", "--listen", &sam_address][..], &quiet].concat());
+    let ali_serving = Running::start(&ali, &[&["serve", "--listen", &ali_address][..], &quiet].concat());
+    Running::wait_for(&ali_serving.stderr, "changes", |l| l.contains("changes arrived from other laptops"));
+    // `status` can't open the folder while `serve` has it, so it reports what serve wrote.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let running = loop {
+        let out = ok(cg(&ali, &["status"]));
+        if out.contains("Laptops connected: 1") || Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(running.contains("`commonground serve` is running"), "{running}");
+    assert!(running.contains("Laptops connected: 1 ("), "{running}");
+    assert!(running.contains("Last change from another laptop:"), "{running}");
+    assert!(!running.contains("Sam") && !running.contains("Living Well"), "no names or titles: {running}");
+    ali_serving.interrupt();
+    sam_serving.interrupt();
+    let after = ok(cg(&ali, &["status"]));
+    assert!(after.contains("isn't running") && after.contains("Last change from another laptop:"), "{after}");
+}

@@ -60,11 +60,11 @@ const EDIT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long setting up a room (joins, mesh connections) may take.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long convergence may take before the run fails.
-const CONVERGE_TIMEOUT: Duration = Duration::from_secs(300);
+const CONVERGE_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Idle time after convergence before the final byte count (trailing sync acknowledgements).
 const QUIET: Duration = Duration::from_secs(1);
 /// How often a slow convergence reports progress (on stderr).
-const PROGRESS: Duration = Duration::from_secs(5);
+const PROGRESS: Duration = Duration::from_secs(15);
 /// Joins at once: people scanning the QR code at roughly the same time.
 const JOIN_BATCH: usize = 8;
 /// Rounds of the fsync probe.
