@@ -175,6 +175,31 @@ fn join_checks_its_inputs_before_writing_anything() {
     assert!(!data.exists(), "a refused join wrote the data folder");
 }
 
+/// Sam's laptop with a new workshop, and Ali's laptop joined to it by link; Sam then writes a
+/// note Ali hasn't got yet. Returns the workshop id and Sam's address.
+fn joined_pair(sam: &Path, ali: &Path, note: &str) -> (String, String) {
+    let created = ok(cg(sam, &["new", "--title", "Living Well", "--name", "Sam"]));
+    let id = created.lines().next().unwrap().to_owned();
+    let sam_address = format!("127.0.0.1:{}", free_port());
+    let invite = Running::start(sam, &["invite", &id, "--listen", &sam_address]);
+    let link = Running::wait_for(&invite.stdout, "link", |l| l.starts_with("commonground://"));
+    assert_eq!(ok(cg(ali, &["join", &link, "--name", "Ali"])).trim(), id);
+    invite.interrupt();
+    write_note(sam, &id, note);
+    (id, sam_address)
+}
+
+/// Writes a note in the workshop's first area through `exec`.
+fn write_note(data: &Path, id: &str, text: &str) {
+    let snap: serde_json::Value = serde_json::from_str(&ok(cg(data, &["show", id, "--json"]))).unwrap();
+    let prompt = snap["board"]["prompts"][0]["id"].as_str().unwrap();
+    let note = serde_json::json!({
+        "type": "add_note", "prompt": prompt, "text": text, "colour": "sun",
+        "x": 0.0, "y": 0.0, "private": false, "anonymous": false,
+    });
+    ok(cg(data, &["exec", id, &note.to_string()]));
+}
+
 fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -186,21 +211,7 @@ fn free_udp_port() -> u16 {
 fn serve_finds_the_other_laptop_by_itself() {
     let dir = tempfile::tempdir().unwrap();
     let (sam, ali) = (dir.path().join("sam"), dir.path().join("ali"));
-    let created = ok(cg(&sam, &["new", "--title", "Living Well", "--name", "Sam"]));
-    let id = created.lines().next().unwrap().to_owned();
-    let sam_address = format!("127.0.0.1:{}", free_port());
-    let invite = Running::start(&sam, &["invite", &id, "--listen", &sam_address]);
-    let link = Running::wait_for(&invite.stdout, "link", |l| l.starts_with("commonground://"));
-    assert_eq!(ok(cg(&ali, &["join", &link, "--name", "Ali"])).trim(), id);
-    invite.interrupt();
-
-    let snap: serde_json::Value = serde_json::from_str(&ok(cg(&sam, &["show", &id, "--json"]))).unwrap();
-    let prompt = snap["board"]["prompts"][0]["id"].as_str().unwrap();
-    let note = serde_json::json!({
-        "type": "add_note", "prompt": prompt, "text": "Found you", "colour": "sun",
-        "x": 0.0, "y": 0.0, "private": false, "anonymous": false,
-    });
-    ok(cg(&sam, &["exec", &id, &note.to_string()]));
+    let (id, sam_address) = joined_pair(&sam, &ali, "Found you");
 
     let beacon_port = free_udp_port().to_string();
     let ali_address = format!("127.0.0.1:{}", free_port());
@@ -220,21 +231,7 @@ fn serve_finds_the_other_laptop_by_itself() {
 fn serve_reconnects_to_where_the_facilitator_was_without_discovery() {
     let dir = tempfile::tempdir().unwrap();
     let (sam, ali) = (dir.path().join("sam"), dir.path().join("ali"));
-    let created = ok(cg(&sam, &["new", "--title", "Living Well", "--name", "Sam"]));
-    let id = created.lines().next().unwrap().to_owned();
-    let sam_address = format!("127.0.0.1:{}", free_port());
-    let invite = Running::start(&sam, &["invite", &id, "--listen", &sam_address]);
-    let link = Running::wait_for(&invite.stdout, "link", |l| l.starts_with("commonground://"));
-    assert_eq!(ok(cg(&ali, &["join", &link, "--name", "Ali"])).trim(), id);
-    invite.interrupt();
-
-    let snap: serde_json::Value = serde_json::from_str(&ok(cg(&sam, &["show", &id, "--json"]))).unwrap();
-    let prompt = snap["board"]["prompts"][0]["id"].as_str().unwrap();
-    let note = serde_json::json!({
-        "type": "add_note", "prompt": prompt, "text": "Remembered", "colour": "sun",
-        "x": 0.0, "y": 0.0, "private": false, "anonymous": false,
-    });
-    ok(cg(&sam, &["exec", &id, &note.to_string()]));
+    let (id, sam_address) = joined_pair(&sam, &ali, "Remembered");
 
     // No discovery and no --connect (client isolation): Ali's laptop dials the address it
     // learnt from the link.
@@ -253,22 +250,9 @@ fn serve_reconnects_to_where_the_facilitator_was_without_discovery() {
 fn status_reports_connected_laptops_and_the_last_change_while_serve_runs() {
     let dir = tempfile::tempdir().unwrap();
     let (sam, ali) = (dir.path().join("sam"), dir.path().join("ali"));
-    let created = ok(cg(&sam, &["new", "--title", "Living Well", "--name", "Sam"]));
-    let id = created.lines().next().unwrap().to_owned();
-    let sam_address = format!("127.0.0.1:{}", free_port());
-    let invite = Running::start(&sam, &["invite", &id, "--listen", &sam_address]);
-    let link = Running::wait_for(&invite.stdout, "link", |l| l.starts_with("commonground://"));
-    assert_eq!(ok(cg(&ali, &["join", &link, "--name", "Ali"])).trim(), id);
-    invite.interrupt();
+    let (id, sam_address) = joined_pair(&sam, &ali, "Hello Ali");
     let before = ok(cg(&ali, &["status"]));
     assert!(before.contains("Laptops connected: none (`commonground serve` isn't running)."), "{before}");
-    let snap: serde_json::Value = serde_json::from_str(&ok(cg(&sam, &["show", &id, "--json"]))).unwrap();
-    let prompt = snap["board"]["prompts"][0]["id"].as_str().unwrap();
-    let note = serde_json::json!({
-        "type": "add_note", "prompt": prompt, "text": "Hello Ali", "colour": "sun",
-        "x": 0.0, "y": 0.0, "private": false, "anonymous": false,
-    });
-    ok(cg(&sam, &["exec", &id, &note.to_string()]));
 
     let quiet = ["--no-mdns", "--no-beacon"];
     let ali_address = format!("127.0.0.1:{}", free_port());
