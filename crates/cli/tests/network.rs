@@ -250,7 +250,7 @@ fn serve_reconnects_to_where_the_facilitator_was_without_discovery() {
 fn status_reports_connected_laptops_and_the_last_change_while_serve_runs() {
     let dir = tempfile::tempdir().unwrap();
     let (sam, ali) = (dir.path().join("sam"), dir.path().join("ali"));
-    let (id, sam_address) = joined_pair(&sam, &ali, "Hello Ali");
+    let (_, sam_address) = joined_pair(&sam, &ali, "Hello Ali");
     let before = ok(cg(&ali, &["status"]));
     assert!(before.contains("Laptops connected: none (`commonground serve` isn't running)."), "{before}");
 
