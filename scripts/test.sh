@@ -50,6 +50,9 @@ fi
 step "Benchmark smoke run (1,000 notes; the full run is make bench)"
 BENCH_NOTES=1000 cargo bench --locked -p commonground-workshop --bench model
 
+step "Sync benchmark smoke run (3 nodes; the full run is make bench)"
+SYNC_BENCH_QUICK=1 cargo bench --locked -p commonground-node --bench sync
+
 step "Tests"
 if cargo nextest --version >/dev/null 2>&1; then
   # Doc tests first: nextest doesn't run them, and its summary should be the last word.
