@@ -231,21 +231,27 @@ fn collect(w: &Workshop, viewer: &Viewer, mut t: Touched) -> Vec<Event> {
     if t.areas {
         events.push(Event::AreasChanged { prompts: w.areas() });
     }
-    for id in &t.notes {
-        let Ok(note) = id.parse::<NoteId>() else { continue };
-        events.push(match w.note(viewer, note) {
-            Some(view) => Event::NoteUpserted { note: view },
+    // Every changed note is read in one go: the people, dots and groups are read once.
+    let mut ids: Vec<NoteId> = t.notes.iter().filter_map(|id| id.parse().ok()).collect();
+    let changed = ids.len();
+    let spliced: Vec<NoteId> =
+        t.splices.keys().filter(|id| !t.notes.contains(*id)).filter_map(|id| id.parse().ok()).collect();
+    ids.extend(&spliced);
+    let views = w.notes(viewer, &ids);
+    for (&note, view) in ids.iter().zip(&views).take(changed) {
+        events.push(match view {
+            Some(view) => Event::NoteUpserted { note: view.clone() },
             None => Event::NoteRemoved { note },
         });
     }
-    for (id, splices) in std::mem::take(&mut t.splices) {
-        let Ok(note) = id.parse::<NoteId>() else { continue };
-        // A note changed as a whole already carries its final text; a private note of
-        // someone else's must not leak its typing.
-        if t.notes.contains(&id) || w.note(viewer, note).is_none() {
-            continue;
+    for (note, view) in spliced.iter().zip(&views[changed..]) {
+        // A private note of someone else's must not leak its typing. (A note changed as a
+        // whole already carries its final text, so its splices were left out above.)
+        if view.is_some() {
+            if let Some(splices) = t.splices.remove(&note.to_string()) {
+                events.extend(splices);
+            }
         }
-        events.extend(splices);
     }
     if t.votes {
         events.push(Event::VotesLeft { votes_left: w.votes_left(viewer) });

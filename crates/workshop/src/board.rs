@@ -601,6 +601,21 @@ impl Workshop {
         self.note_with(viewer, &self.people(), id)
     }
 
+    /// Several notes as `viewer` sees them (`None` for one they may not see), reading the
+    /// people, dots and groups once for all of them rather than once per note.
+    pub fn notes(&self, viewer: &Viewer, ids: &[NoteId]) -> Vec<Option<NoteView>> {
+        let people = self.people_by_id();
+        let ledger = Ledger::read(&self.doc, &|n| shared_by_id(&self.doc, n));
+        let clusters = self.cluster_areas();
+        let Ok(notes) = doc::root(&self.doc, key::NOTES) else { return vec![None; ids.len()] };
+        ids.iter()
+            .map(|&id| {
+                let obj = doc::child_map(&self.doc, &notes, &id.key())?;
+                note_view(RawNote::read(&self.doc, id, &obj), viewer, &people, &ledger, &clusters)
+            })
+            .collect()
+    }
+
     pub(crate) fn note_with(
         &self,
         viewer: &Viewer,
