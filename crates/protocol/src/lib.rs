@@ -28,8 +28,10 @@
 
 #![deny(missing_docs)]
 
+mod door;
 mod epoch;
 mod error;
+mod folder;
 mod frame;
 mod invite;
 mod join;
@@ -40,8 +42,15 @@ mod reader;
 mod rng;
 mod tag;
 
+pub use door::{
+    door_id, hex, parse_hex, web_door_key, DoorChannel, DoorRole, DOOR_KEY_LEN, DOOR_MAX_MESSAGE,
+    DOOR_NONCE_LEN,
+};
 pub use epoch::{rotate, Membership};
 pub use error::{ProtocolError, Result};
+pub use folder::{
+    folder_key, next_record, seal_record, NextRecord, MAX_RECORD_BODY, RECORD_HEADER_LEN, RECORD_MAGIC,
+};
 pub use frame::{
     encode_frame, frames_for_message, split_message, FrameDecoder, MessageAssembler, MessageChunks,
     FRAME_HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PLAINTEXT, MAX_MESSAGE_LEN, MESSAGE_HEADER_LEN, NOISE_TAG_LEN,

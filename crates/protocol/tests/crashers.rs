@@ -74,6 +74,17 @@ fn replay(bytes: &[u8], rng: &mut ChaCha20Rng) {
     let _ = JoinRequest::decode(bytes);
     let _ = JoinCode::parse(&text);
 
+    // Folder records: walked as a whole file.
+    let folder = commonground_protocol::folder_key(&[3; 32], 1);
+    let mut rest = bytes;
+    while let Ok(
+        commonground_protocol::NextRecord::Record { len, .. }
+        | commonground_protocol::NextRecord::Unreadable { len },
+    ) = commonground_protocol::next_record(&folder, "peer.cgsync", rest)
+    {
+        rest = &rest[len..];
+    }
+
     // Noise: as a handshake message to either side, as frames, and as transport frames.
     let keys = DeviceKeypair::generate(rng);
     let psk = derive_psk(&[2; 32], 0);
