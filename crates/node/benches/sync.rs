@@ -323,8 +323,12 @@ fn new_workshop() -> NewWorkshop {
     }
 }
 
+/// A node's heads. Through `Node::heads`, which doesn't touch the document: reading them
+/// through `with_service` locked the document, and every lock makes samod ask Automerge for a
+/// sync message for each of the node's peers, so polling 30 nodes every 250 ms and after every
+/// event loaded the facilitator's node (29 peers) with the benchmark's own work.
 async fn heads(node: &Node, id: WorkshopId) -> BoxResult<Vec<ChangeHash>> {
-    let mut heads = node.with_service(id, |s| s.workshop().heads()).await?;
+    let mut heads = node.heads(id).await?;
     heads.sort();
     Ok(heads)
 }

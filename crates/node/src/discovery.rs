@@ -278,6 +278,16 @@ impl DiscoveryHandle {
         deliver(&self.shared, found);
     }
 
+    /// Every laptop running Common Ground visible now, in any workshop: where it listens and
+    /// how it was found, IPv4 first. Announcements carry no names or titles, so this is all
+    /// a person about to join with a 6-digit code can be shown.
+    pub fn nearby(&self) -> Vec<(SocketAddr, Via)> {
+        let own = local_addresses(self.shared.config.listen_port);
+        let mut found = lock(&self.shared.engine).nearby(Instant::now());
+        found.retain(|(a, _)| !own.contains(a));
+        found
+    }
+
     /// Stops discovery, withdrawing the mDNS service first.
     pub fn stop(self) {
         drop(self);

@@ -54,6 +54,11 @@ impl Layout {
     pub(crate) fn local_file(&self, id: WorkshopId) -> PathBuf {
         self.workshop_dir(id).join("local.json")
     }
+
+    /// A guest's private state (a phone or tablet using the workshop through this laptop).
+    pub(crate) fn guest_file(&self, id: WorkshopId, guest: &crate::GuestId) -> PathBuf {
+        self.workshop_dir(id).join("guests").join(format!("{}.json", guest.as_str()))
+    }
 }
 
 /// A storage key component as a file name. Components of samod's keys (document ids in base58,

@@ -50,6 +50,7 @@
 //!       doc/incremental/<hash> samod's single-change chunks
 //!       local.json            this device's private state for the workshop, mode 0600
 //!       secrets.json          the workshop secret, key epoch and roster, mode 0600 (never synced)
+//!       guests/<guest id>.json the private state of each phone or tablet using it through this laptop
 //!       damaged/              damaged files from this workshop, set aside
 //! ```
 //!
@@ -62,6 +63,8 @@ mod acks;
 mod discovery;
 mod durable;
 mod error;
+mod folder;
+mod guest;
 mod health;
 mod keys;
 mod layout;
@@ -76,6 +79,8 @@ pub use discovery::{
     Via, DEFAULT_BEACON_PORT, MDNS_PORT,
 };
 pub use error::{NodeError, Result};
+pub use folder::{FolderReport, FolderSync};
+pub use guest::GuestId;
 pub use health::{Damage, DamagedFile, StorageHealth};
 pub use keys::{DeviceKeyFile, DeviceSecret, DEVICE_SECRET_LEN};
 pub use net::{

@@ -14,16 +14,18 @@ use commonground_api::{ApiError, Command, Event, Local, Reply, WorkshopService};
 use commonground_workshop::{random_actor, NewWorkshop, NotOpened, Timestamp, Workshop, WorkshopId};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::durable::{ensure_dir, remove_stale_temps, FILE_MODE};
 use crate::error::{NodeError, Result};
+use crate::guest::GuestId;
 use crate::health::StorageHealth;
 use crate::keys::{DeviceKeyFile, DeviceSecret};
 use crate::layout::Layout;
 use crate::local;
-use crate::net::{Net, SyncAccess};
-use crate::repo::{Doc, DocRepo, SamodKeys};
+use crate::net::{DocRoster, Net, SyncAccess};
+use crate::repo::{join_blocking, off_worker, Doc, DocRepo, SamodKeys};
 use crate::storage::DurableStorage;
 
 /// How long an edit may take to reach the disk before the node reports it as not saved.
@@ -40,34 +42,82 @@ pub struct Dispatched {
     pub events: Vec<Event>,
 }
 
-struct OpenWorkshop {
-    doc: Doc,
+pub(crate) struct OpenWorkshop {
+    pub(crate) doc: Doc,
     local: Mutex<Local>,
     /// The heads up to which view events have been reported: by the command that made a
     /// change (in its `Dispatched`), or on the node's event stream for changes that arrived
     /// from other laptops. Locked after `local`.
     reported: Mutex<Vec<ChangeHash>>,
+    /// Guests' private state, loaded on first use.
+    guests: Mutex<HashMap<GuestId, Local>>,
+    /// Counts changes to the document, from anywhere; front doors that derive their own
+    /// events (one per guest) watch it.
+    changed: watch::Sender<u64>,
+    /// The document's heads as samod last reported them (see [`Node::heads`]).
+    latest: Mutex<Vec<ChangeHash>>,
 }
 
 impl OpenWorkshop {
-    fn new(doc: Doc, local: Local) -> Self {
-        let heads = doc.read(|am| am.get_heads());
-        Self { doc, local: Mutex::new(local), reported: Mutex::new(heads) }
+    /// Wraps an opened document; also returns the devices it lists, for the network's
+    /// roster checks.
+    async fn open(doc: Doc, local: Local) -> Result<(Self, DocRoster)> {
+        let reading = doc.clone();
+        let (heads, roster) = join_blocking(
+            tokio::task::spawn_blocking(move || {
+                reading.edit(|am| {
+                    let roster = run_service(am, now(), Local::default(), |s| DocRoster::read(s.workshop()));
+                    (am.get_heads(), roster.map(|(roster, _)| roster).unwrap_or_default())
+                })
+            })
+            .await,
+        )?
+        .0;
+        let open = Self {
+            doc,
+            local: Mutex::new(local),
+            latest: Mutex::new(heads.clone()),
+            reported: Mutex::new(heads),
+            guests: Mutex::new(HashMap::new()),
+            changed: watch::Sender::new(0),
+        };
+        Ok((open, roster))
+    }
+
+    fn bump(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The view events for changes not reported yet (they came from other laptops), moving
-    /// the mark past them.
-    fn take_unreported(&self) -> Vec<Event> {
+    /// the mark past them, and gives `net` the devices the document lists now. Blocks on the
+    /// document: call it off the runtime's workers.
+    fn take_unreported(&self, id: WorkshopId, net: &Net) -> Vec<Event> {
         let local = lock(&self.local);
         let mut reported = lock(&self.reported);
         let (outcome, _) = self.doc.edit(|am| {
             run_service(am, now(), local.clone(), |service| {
                 let events = service.events_since(&reported);
                 *reported = service.workshop().heads();
-                events
+                // Devices are recorded on participants: the roster can only have changed if
+                // they did (or if the change was too broad to describe).
+                let touched =
+                    events.iter().any(|e| matches!(e, Event::ParticipantsChanged { .. } | Event::Resync));
+                let roster = touched.then(|| DocRoster::read(service.workshop()));
+                (events, roster)
             })
         });
-        outcome.map(|(events, _)| events).unwrap_or_default()
+        let Ok(((events, roster), _)) = outcome else { return Vec::new() };
+        // Set while `reported` is held, so that a roster read earlier never replaces this one.
+        if let Some(roster) = roster {
+            net.set_doc_roster(id, roster);
+        }
+        events
+    }
+
+    /// Whether view events have been reported up to `heads` already (by the command that
+    /// made the change).
+    fn reported_up_to(&self, heads: &[ChangeHash]) -> bool {
+        *lock(&self.reported) == heads
     }
 }
 
@@ -134,17 +184,47 @@ impl Node {
         &self.net
     }
 
-    /// Starts reporting changes from other laptops to an open workshop as node events.
-    fn watch(&self, id: WorkshopId, open: &Arc<OpenWorkshop>) {
+    /// Starts reporting changes from other laptops to an open workshop as node events, and
+    /// keeping the network's copy of the document's roster (`roster`: as it is now) current.
+    fn watch(&self, id: WorkshopId, open: &Arc<OpenWorkshop>, roster: DocRoster) {
         use futures::{FutureExt, StreamExt};
-        self.net.register_doc(id, open.doc.clone());
+        self.net.set_doc_roster(id, roster);
+        // The heads are tracked by a task of their own, so that they are current even while
+        // the pass below is busy. They are read once more after subscribing, for changes
+        // applied since the workshop was opened; events queued before that read may set older
+        // heads for a moment, but the last event processed always carries the latest.
+        let tracked = open.clone();
+        let mut heads_changes = tracked.doc.changes();
+        self.net.spawn(async move {
+            if let Ok(heads) = tracked.doc.read_async(|am| am.get_heads()).await {
+                *lock(&tracked.latest) = heads;
+            }
+            while let Some(heads) = heads_changes.next().await {
+                *lock(&tracked.latest) = heads;
+            }
+        });
         let (open, net) = (open.clone(), self.net.clone());
         let mut changes = open.doc.changes();
         self.net.spawn(async move {
-            while changes.next().await.is_some() {
-                // A burst of changes (one sync message can carry many) is reported in one pass.
-                while let Some(Some(())) = changes.next().now_or_never() {}
-                let events = open.take_unreported();
+            while let Some(mut heads) = changes.next().await {
+                // A burst of changes (one sync message can carry many, and more arrive while
+                // a pass runs) is reported in one pass: each pass locks the document, and
+                // every lock makes samod check its sync state with every peer.
+                while let Some(Some(later)) = changes.next().now_or_never() {
+                    heads = later;
+                }
+                open.bump();
+                // The node's own commands report their changes (and update the roster)
+                // themselves; the document need not be touched again for them.
+                if open.reported_up_to(&heads) {
+                    continue;
+                }
+                let (pass, pass_net) = (open.clone(), net.clone());
+                let Ok(events) = join_blocking(
+                    tokio::task::spawn_blocking(move || pass.take_unreported(id, &pass_net)).await,
+                ) else {
+                    return;
+                };
                 net.publish_view(id, events);
             }
         });
@@ -178,9 +258,10 @@ impl Node {
             local::save(&path, &local).map_err(|e| NodeError::io(&path, e))?;
             self.net.init_workshop(id).map_err(|e| NodeError::io(self.layout.workshop_dir(id), e))?;
             ticket.wait(ACK_TIMEOUT).await?;
-            let open = Arc::new(OpenWorkshop::new(doc, local));
+            let (open, roster) = OpenWorkshop::open(doc, local).await?;
+            let open = Arc::new(open);
             lock(&self.open).insert(id, open.clone());
-            self.watch(id, &open);
+            self.watch(id, &open, roster);
             self.record_device(id).await?;
             tracing::info!(workshop = %id, "created a workshop");
             Ok(id)
@@ -195,7 +276,7 @@ impl Node {
         self.workshop(id).await.map(|_| ())
     }
 
-    async fn workshop(&self, id: WorkshopId) -> Result<Arc<OpenWorkshop>> {
+    pub(crate) async fn workshop(&self, id: WorkshopId) -> Result<Arc<OpenWorkshop>> {
         if let Some(open) = lock(&self.open).get(&id) {
             return Ok(open.clone());
         }
@@ -207,7 +288,7 @@ impl Node {
                     NodeError::WorkshopDamaged(id)
                 });
             };
-            doc.read(Workshop::check)?;
+            doc.read_async(Workshop::check).await??;
             let (local, damage) = local::load(&self.layout.local_file(id), &self.layout.damaged_dir(id));
             if let Some(damage) = damage {
                 self.storage.record_damage(Some(id), damage);
@@ -222,14 +303,15 @@ impl Node {
             } else {
                 tracing::debug!("workshop opened");
             }
-            let open = Arc::new(OpenWorkshop::new(doc, local));
+            let (open, roster) = OpenWorkshop::open(doc, local).await?;
+            let open = Arc::new(open);
             let (open, new) = {
                 let mut all = lock(&self.open);
                 let new = !all.contains_key(&id);
                 (all.entry(id).or_insert(open).clone(), new)
             };
             if new {
-                self.watch(id, &open);
+                self.watch(id, &open, roster);
             }
             Ok(open)
         }
@@ -257,36 +339,55 @@ impl Node {
     ) -> Result<R> {
         let workshop = self.workshop(id).await?;
         let span = tracing::info_span!("with_service", workshop = %id);
-        let (result, ticket) = span.in_scope(|| -> Result<_> {
-            let now = now();
-            let mut local = lock(&workshop.local);
-            let mut reported = lock(&workshop.reported);
-            let (outcome, ticket) = workshop.doc.edit(|am| {
-                run_service(am, now, local.clone(), |service| {
-                    let unreported = service.events_since(&reported);
-                    let result = f(service);
-                    *reported = service.workshop().heads();
-                    (unreported, result)
-                })
-            });
-            drop(reported);
-            let ((unreported, result), new_local) = match outcome {
-                Ok(done) => done,
-                Err(Interrupted::Error(e)) => return Err(e),
-                Err(Interrupted::Panic(panic)) => std::panic::resume_unwind(panic),
-            };
-            self.net.publish_view(id, unreported);
-            if new_local != *local {
-                let path = self.layout.local_file(id);
-                local::save(&path, &new_local).map_err(|e| NodeError::io(&path, e))?;
-                *local = new_local;
-            }
-            Ok((result, ticket))
+        // `f` runs with the document locked, and the lock may be held by samod for a while
+        // (a large sync message): off the runtime's worker, so other tasks keep running.
+        let (result, ticket) = off_worker(|| {
+            span.in_scope(|| -> Result<_> {
+                let now = now();
+                let mut local = lock(&workshop.local);
+                let mut reported = lock(&workshop.reported);
+                let (outcome, ticket) = workshop.doc.edit(|am| {
+                    run_service(am, now, local.clone(), |service| {
+                        let unreported = service.events_since(&reported);
+                        let result = f(service);
+                        let heads = service.workshop().heads();
+                        // The roster can only have changed if the document did.
+                        let roster = (*reported != heads).then(|| DocRoster::read(service.workshop()));
+                        *reported = heads;
+                        (unreported, result, roster)
+                    })
+                });
+                let ((unreported, result, roster), new_local) = match outcome {
+                    Ok(done) => done,
+                    Err(Interrupted::Error(e)) => return Err(e),
+                    Err(Interrupted::Panic(panic)) => std::panic::resume_unwind(panic),
+                };
+                // Set while `reported` is held, so that a roster read earlier never replaces this one.
+                if let Some(roster) = roster {
+                    self.net.set_doc_roster(id, roster);
+                }
+                drop(reported);
+                self.net.publish_view(id, unreported);
+                workshop.bump();
+                if new_local != *local {
+                    let path = self.layout.local_file(id);
+                    local::save(&path, &new_local).map_err(|e| NodeError::io(&path, e))?;
+                    *local = new_local;
+                }
+                Ok((result, ticket))
+            })
         })?;
         if let Some(ticket) = ticket {
             ticket.wait(ACK_TIMEOUT).instrument(span).await?;
         }
         Ok(result)
+    }
+
+    /// The workshop's heads as of the latest change samod has applied (from this laptop or
+    /// another), without touching the document: cheap enough to poll. A change made by a
+    /// command that has just returned may take a moment to show.
+    pub async fn heads(&self, id: WorkshopId) -> Result<Vec<ChangeHash>> {
+        Ok(lock(&self.workshop(id).await?.latest).clone())
     }
 
     /// Runs one command, at the current time and with fresh randomness, returning once its
@@ -301,6 +402,64 @@ impl Node {
             Dispatched { reply, events }
         })
         .await
+    }
+
+    /// Runs `f` as a guest (someone using the workshop through this laptop from a phone or
+    /// tablet) on a [`WorkshopService`] holding that guest's own private state, and returns
+    /// once every change it made is durably stored, as [`Node::with_service`] does.
+    ///
+    /// Guests' changes reach this laptop's person like any other laptop's, as view events on
+    /// [`Node::events`]; the guest's own front door derives its events by watching
+    /// [`Node::changes`].
+    pub async fn with_guest<R>(
+        &self,
+        id: WorkshopId,
+        guest: &GuestId,
+        f: impl FnOnce(&mut WorkshopService) -> R,
+    ) -> Result<R> {
+        let workshop = self.workshop(id).await?;
+        let span = tracing::info_span!("with_guest", workshop = %id);
+        // Off the runtime's worker, as in `with_service`: the document lock may be held.
+        let (result, ticket) = off_worker(|| {
+            span.in_scope(|| -> Result<_> {
+                let path = self.layout.guest_file(id, guest);
+                let mut guests = lock(&workshop.guests);
+                let local = match guests.get(guest) {
+                    Some(local) => local.clone(),
+                    None => {
+                        let (local, damage) = local::load(&path, &self.layout.damaged_dir(id));
+                        if let Some(damage) = damage {
+                            self.storage.record_damage(Some(id), damage);
+                        }
+                        local
+                    }
+                };
+                let now = now();
+                let (outcome, ticket) = workshop.doc.edit(|am| run_service(am, now, local.clone(), f));
+                let (result, new_local) = match outcome {
+                    Ok(done) => done,
+                    Err(Interrupted::Error(e)) => return Err(e),
+                    Err(Interrupted::Panic(panic)) => std::panic::resume_unwind(panic),
+                };
+                if new_local != local {
+                    local::save(&path, &new_local).map_err(|e| NodeError::io(&path, e))?;
+                }
+                guests.insert(guest.clone(), new_local);
+                Ok((result, ticket))
+            })
+        })?;
+        workshop.bump();
+        if let Some(ticket) = ticket {
+            ticket.wait(ACK_TIMEOUT).instrument(span).await?;
+        }
+        Ok(result)
+    }
+
+    /// A counter that moves on every change to the workshop, from this laptop, a guest or
+    /// another laptop. Front doors that derive their own view events (one per guest) wait on
+    /// it, then ask for the events since the heads they last showed.
+    pub async fn changes(&self, id: WorkshopId) -> Result<watch::Receiver<u64>> {
+        Ok(self.workshop(id).await?.changed.subscribe())
     }
 
     /// What was found wrong with the workshop's stored files, if anything.

@@ -30,12 +30,13 @@
 //! samod-core's own `StorageKey::incremental_path` / `snapshot_path` and `CompactionHash`),
 //! and the returned [`Ticket`] resolves when storage has fsynced one complete alternative.
 //! samod deletes the chunks a snapshot supersedes only after that snapshot's put has
-//! completed (`OnDiskState::mark_put_complete`), which with [`DurableStorage`] means after it
-//! is on disk, so compaction never loses an acknowledged change. If a samod upgrade changes
-//! how it names chunks, tickets stop resolving, edits fail with "not saved" after a timeout,
-//! and the round-trip and crash tests fail: they guard this coupling.
+//! completed (`OnDiskState::mark_put_complete`). Puts are reported complete to samod before
+//! they reach the disk (see [`SamodStorage`] for why), so each delete waits for every put
+//! issued before it to be on disk, and compaction never loses an acknowledged change. If a
+//! samod upgrade changes how it names chunks, tickets stop resolving, edits fail with "not
+//! saved" after a timeout, and the round-trip and crash tests fail: they guard this coupling.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -49,8 +50,8 @@ use futures::stream::BoxStream;
 use futures::{Sink, Stream, StreamExt};
 use samod::storage::{Storage, StorageKey};
 use samod::{
-    BackoffConfig, DialError, Dialer, DialerHandle, DocHandle, DocumentId, PeerId, Repo, ShareConfig,
-    Transport, Url,
+    BackoffConfig, ConcurrencyConfig, DialError, Dialer, DialerHandle, DocHandle, DocumentId, PeerId, Repo,
+    ShareConfig, Transport, Url,
 };
 use samod_core::CompactionHash;
 use tokio::sync::watch;
@@ -89,9 +90,118 @@ impl KeyScheme for SamodKeys {
     }
 }
 
-/// [`DurableStorage`] as samod's `Storage`.
+/// [`DurableStorage`] as samod's `Storage`, writing behind: a put is reported complete to
+/// samod as soon as it has started, and becomes durable (and acknowledged, through
+/// [`crate::acks`]) in the background.
+///
+/// # Why not wait for the disk
+///
+/// samod runs one step of its document actor for every completed storage task, and each step
+/// asks Automerge for a sync message for every connected peer: with 29 peers and thousands of
+/// changes that is milliseconds of work per step. While a compacted snapshot is being written
+/// samod stores new changes one put per change, so a sync message carrying 300 changes that
+/// arrived during a slow fsync became 300 puts, 300 fsyncs and 300 steps × 29 peers. Reporting
+/// the put at once means samod rarely has a snapshot in flight: a burst of changes is stored
+/// as one snapshot, one put and one step.
+///
+/// # Why it stays safe
+///
+/// Edits are acknowledged to people only through tickets, which resolve when storage has
+/// fsynced the chunk, exactly as before. samod deletes chunks only after the snapshot that
+/// supersedes them has "completed"; here a delete first waits for every put started before it
+/// to be durable (or to have failed, in which case storage refuses the delete), so a
+/// superseded chunk is never removed before what replaces it is on disk. Loads wait for the
+/// writes started before them, and [`DocRepo::stop`] waits for all of them.
 #[derive(Clone, Debug)]
-struct SamodStorage(DurableStorage);
+struct SamodStorage {
+    storage: DurableStorage,
+    writes: Arc<Writes>,
+}
+
+/// The puts running in the background, by the order they started in.
+#[derive(Debug)]
+struct Writes {
+    /// The next put's number, and the numbers of those still running.
+    state: std::sync::Mutex<(u64, BTreeSet<u64>)>,
+    /// Changed each time a put finishes.
+    finished: watch::Sender<()>,
+}
+
+impl Writes {
+    fn new() -> Self {
+        Self { state: std::sync::Mutex::new((0, BTreeSet::new())), finished: watch::Sender::new(()) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, BTreeSet<u64>)> {
+        // Two plain numbers and a set: a panic can't leave them half-updated.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn begin(&self) -> u64 {
+        let mut state = self.lock();
+        let id = state.0;
+        state.0 += 1;
+        state.1.insert(id);
+        id
+    }
+
+    fn end(&self, id: u64) {
+        self.lock().1.remove(&id);
+        self.finished.send_replace(());
+    }
+
+    /// The number the next put will get: [`Writes::settle_before`] it waits for every put
+    /// started until now.
+    fn mark(&self) -> u64 {
+        self.lock().0
+    }
+
+    /// Waits until every put started so far has finished.
+    async fn settle(&self) {
+        self.settle_before(self.mark()).await;
+    }
+
+    /// Waits until every put numbered below `upto` has finished.
+    async fn settle_before(&self, upto: u64) {
+        let mut finished = self.finished.subscribe();
+        loop {
+            // Marked seen before checking, so a put finishing in between still wakes us.
+            finished.borrow_and_update();
+            if self.lock().1.first().is_none_or(|first| *first >= upto) {
+                return;
+            }
+            if finished.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One put in the background; marked finished when dropped, so that even a write task that
+/// panics or is cancelled at shutdown never leaves a delete or a stop waiting for ever.
+struct Running {
+    id: u64,
+    writes: Arc<Writes>,
+    /// Until the put has returned: the key, so that deletes for its document can be refused
+    /// if it never does (what it was to replace must then stay).
+    unfinished: Option<(DurableStorage, Vec<String>)>,
+}
+
+impl Running {
+    /// The put returned (durable, or failed and recorded by storage).
+    fn finish(mut self) {
+        self.unfinished.take();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some((storage, key)) = self.unfinished.take() {
+            storage.refuse_deletes(&key);
+        }
+        self.writes.end(self.id);
+    }
+}
 
 fn parts(key: StorageKey) -> Vec<String> {
     key.into_iter().collect()
@@ -99,14 +209,18 @@ fn parts(key: StorageKey) -> Vec<String> {
 
 impl Storage for SamodStorage {
     fn load(&self, key: StorageKey) -> impl Future<Output = Option<Vec<u8>>> + Send {
-        let storage = self.0.clone();
-        async move { storage.load(parts(key)).await }
+        let this = self.clone();
+        async move {
+            this.writes.settle().await;
+            this.storage.load(parts(key)).await
+        }
     }
 
     fn load_range(&self, prefix: StorageKey) -> impl Future<Output = HashMap<StorageKey, Vec<u8>>> + Send {
-        let storage = self.0.clone();
+        let this = self.clone();
         async move {
-            let values = storage.load_range(parts(prefix)).await;
+            this.writes.settle().await;
+            let values = this.storage.load_range(parts(prefix)).await;
             values
                 .into_iter()
                 .filter_map(|(key, value)| Some((StorageKey::from_parts(key).ok()?, value)))
@@ -115,13 +229,30 @@ impl Storage for SamodStorage {
     }
 
     fn put(&self, key: StorageKey, data: Vec<u8>) -> impl Future<Output = ()> + Send {
-        let storage = self.0.clone();
-        async move { storage.put(parts(key), data).await }
+        let (storage, key) = (self.storage.clone(), parts(key));
+        let running = Running {
+            id: self.writes.begin(),
+            writes: self.writes.clone(),
+            unfinished: Some((storage.clone(), key.clone())),
+        };
+        // Started here, not when samod polls the returned future, so the order of puts and
+        // deletes is the order samod issued them in.
+        tokio::spawn(async move {
+            storage.put(key, data).await;
+            running.finish();
+        });
+        std::future::ready(())
     }
 
     fn delete(&self, key: StorageKey) -> impl Future<Output = ()> + Send {
-        let storage = self.0.clone();
-        async move { storage.delete(parts(key)).await }
+        let this = self.clone();
+        let upto = this.writes.mark();
+        async move {
+            // Only after the puts issued before it (the snapshot replacing this chunk) are
+            // durable or have failed.
+            this.writes.settle_before(upto).await;
+            this.storage.delete(parts(key)).await
+        }
     }
 }
 
@@ -229,11 +360,37 @@ fn decisions(access: &SyncAccess, doc: &DocumentId, peer: &PeerId) -> BoxStream<
     .boxed()
 }
 
+/// Where samod runs its document actors: on a small thread pool of this node's own.
+///
+/// By default samod runs them on the tokio runtime, where a step of the actor (applying a
+/// sync message, then asking Automerge for a sync message for every connected peer: tens of
+/// milliseconds for a facilitator's laptop with 29 peers) holds a runtime worker. With the
+/// facilitator's document busy, both workers of a 2-core laptop were taken by such steps,
+/// channel reads and keepalive pings waited behind them, and connections were closed as idle
+/// and redialled, restarting sync. On its own pool the document work still competes for the
+/// CPU, but through the OS scheduler, not by holding the network's workers. Two threads at
+/// most: one document actor runs on one thread at a time anyway.
+fn concurrency() -> ConcurrencyConfig {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("samod-doc-{i}"))
+        .build();
+    match pool {
+        Ok(pool) => ConcurrencyConfig::Threadpool(pool),
+        Err(e) => {
+            tracing::warn!(error = %e, "couldn't start the document threads; running documents on the runtime");
+            ConcurrencyConfig::AsyncRuntime
+        }
+    }
+}
+
 /// The samod repository (cheap to clone: clones share it).
 #[derive(Clone)]
 pub(crate) struct DocRepo {
     repo: Repo,
     storage: DurableStorage,
+    writes: Arc<Writes>,
 }
 
 impl std::fmt::Debug for DocRepo {
@@ -251,12 +408,14 @@ impl DocRepo {
     pub(crate) async fn open(storage: DurableStorage, access: SyncAccess) -> Result<Self> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NodeError::NoRuntime)?;
         let policy = move |doc: DocumentId, peer: PeerId| decisions(&access, &doc, &peer);
+        let writes = Arc::new(Writes::new());
         let repo = Repo::builder(runtime)
-            .with_storage(SamodStorage(storage.clone()))
+            .with_storage(SamodStorage { storage: storage.clone(), writes: writes.clone() })
             .with_share_policy(policy)
+            .with_concurrency(concurrency())
             .load()
             .await;
-        Ok(Self { repo, storage })
+        Ok(Self { repo, storage, writes })
     }
 
     /// samod's own peer id: random for each run, never chosen by us (a reused peer id caused
@@ -303,9 +462,14 @@ impl DocRepo {
         Ok(found.map(|handle| Doc { handle, storage: self.storage.clone() }))
     }
 
-    /// Stops samod once every pending write has completed.
+    /// Stops samod once every pending write has completed, and waits for those writes to
+    /// be durable (samod counts them complete as soon as they start: see [`SamodStorage`]).
     pub(crate) fn stop(&self) -> impl Future<Output = ()> + Send + 'static + use<'_> {
-        self.repo.stop()
+        let (stopping, writes) = (self.repo.stop(), self.writes.clone());
+        async move {
+            stopping.await;
+            writes.settle().await;
+        }
     }
 }
 
@@ -340,8 +504,44 @@ impl Doc {
         self.handle.with_document(|doc| f(doc))
     }
 
-    /// Ticks each time the document changes (an edit here or changes from another laptop).
-    pub(crate) fn changes(&self) -> impl Stream<Item = ()> + Send + Unpin + 'static + use<'_> {
-        self.handle.changes().map(|_| ())
+    /// Reads the document from an async task, on tokio's blocking pool: samod's document lock
+    /// is a blocking mutex that a large incoming sync message holds for a long time, and a
+    /// runtime worker waiting on it stops every other task on that worker (keepalive pings
+    /// included, which is how connections came to be dropped as idle under load).
+    pub(crate) async fn read_async<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Automerge) -> R + Send + 'static,
+    ) -> Result<R> {
+        let doc = self.clone();
+        join_blocking(tokio::task::spawn_blocking(move || doc.read(f)).await)
+    }
+
+    /// Each time the document changes (an edit here or changes from another laptop), its new
+    /// heads.
+    pub(crate) fn changes(&self) -> impl Stream<Item = Vec<ChangeHash>> + Send + Unpin + 'static + use<'_> {
+        self.handle.changes().map(|changed| changed.new_heads)
+    }
+}
+
+/// The result of a closure run on the blocking pool; a panic in it continues here.
+pub(crate) fn join_blocking<R>(joined: std::result::Result<R, tokio::task::JoinError>) -> Result<R> {
+    match joined {
+        Ok(value) => Ok(value),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only a runtime shutting down cancels blocking tasks.
+        Err(_) => Err(NodeError::Stopped),
+    }
+}
+
+/// Runs `f`, which may wait for a document's lock, without stalling the other tasks of the
+/// runtime worker it is called on: on a multi-threaded runtime the worker hands its other
+/// tasks to another thread first (`block_in_place`). For closures that borrow from the
+/// caller, where `spawn_blocking` can't be used. On a current-thread runtime (tests) there is
+/// no other worker to hand over to, so `f` simply runs.
+pub(crate) fn off_worker<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }

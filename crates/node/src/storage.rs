@@ -175,6 +175,14 @@ impl DurableStorage {
         self.inner.acks.failed(&key, &last_error);
     }
 
+    /// Refuses deletes for the document `key` belongs to from now on, as after a failed put:
+    /// for a put that was abandoned before it finished (the node stopping mid-write).
+    pub(crate) fn refuse_deletes(&self, key: &[String]) {
+        if let Some(first) = key.first() {
+            lock(&self.inner.failed).insert(first.clone());
+        }
+    }
+
     /// Deletes a value (samod does this for chunks a compacted snapshot has replaced).
     pub(crate) async fn delete(&self, key: Vec<String>) {
         if key.first().is_some_and(|first| lock(&self.inner.failed).contains(first)) {

@@ -25,6 +25,8 @@ use super::{Discovered, DiscoveryKey, Via};
 /// The most workshops one laptop advertises (and recognises); more are ignored, with a
 /// warning from the runtime. It bounds the work per datagram and the size of what we send.
 pub(crate) const MAX_WORKSHOPS: usize = 64;
+/// The most laptops remembered as nearby (a busy venue network bounds the memory).
+const MAX_HEARD: usize = 256;
 
 /// How one peer address is currently visible.
 #[derive(Debug, Default)]
@@ -66,6 +68,8 @@ pub(crate) struct Engine {
     accepted: HashMap<DiscoveryTag, WorkshopId>,
     seen: HashMap<(WorkshopId, SocketAddr), Seen>,
     mdns: HashMap<String, MdnsPeer>,
+    /// Every laptop heard by beacon, ours or not, and when: for joining one nearby.
+    heard: HashMap<SocketAddr, Instant>,
 }
 
 impl Engine {
@@ -78,7 +82,27 @@ impl Engine {
             accepted: HashMap::new(),
             seen: HashMap::new(),
             mdns: HashMap::new(),
+            heard: HashMap::new(),
         }
+    }
+
+    /// Every laptop visible now, whichever workshops it is in (its tags mean nothing to a
+    /// laptop that hasn't joined): where it listens, and how it was found. For a person about
+    /// to join with a 6-digit code, who needs an address and nothing more.
+    pub(crate) fn nearby(&self, now: Instant) -> Vec<(SocketAddr, Via)> {
+        let mut out: Vec<(SocketAddr, Via)> = Vec::new();
+        for peer in self.mdns.values() {
+            out.extend(peer.addrs.iter().map(|&a| (a, Via::Mdns)));
+        }
+        for (&addr, &at) in &self.heard {
+            if now.saturating_duration_since(at) <= self.forget_after && !out.iter().any(|(a, _)| *a == addr)
+            {
+                out.push((addr, Via::Beacon));
+            }
+        }
+        out.sort_by_key(|(a, _)| (!a.is_ipv4(), *a));
+        out.dedup_by_key(|(a, _)| *a);
+        out
     }
 
     /// Our beacon sender id.
@@ -126,6 +150,9 @@ impl Engine {
             return Vec::new();
         }
         let addr = SocketAddr::new(from.ip(), beacon.port);
+        if self.heard.len() < MAX_HEARD || self.heard.contains_key(&addr) {
+            self.heard.insert(addr, now);
+        }
         let mut found = Vec::new();
         for tag in &beacon.tags {
             let Some(&workshop) = self.accepted.get(tag) else { continue };
@@ -185,6 +212,7 @@ impl Engine {
     /// Forgets beacon peers not heard from for `forget_after`.
     pub(crate) fn expire(&mut self, now: Instant) {
         let forget_after = self.forget_after;
+        self.heard.retain(|_, at| now.saturating_duration_since(*at) <= forget_after);
         self.seen.retain(|_, seen| {
             if seen.beacon.is_some_and(|at| now.saturating_duration_since(at) > forget_after) {
                 seen.beacon = None;
@@ -281,6 +309,18 @@ mod tests {
             vec![Discovered { workshop: workshop(1), addrs: vec![addr(2, 7000)], via: Via::Beacon }]
         );
         assert!(e.on_datagram(t0 + Duration::from_secs(1), addr(2, 41234), &bytes).is_empty());
+    }
+
+    #[test]
+    fn every_laptop_heard_or_resolved_is_nearby_whatever_its_workshop() {
+        let mut e = engine(&[key(1)]);
+        let now = Instant::now();
+        // A stranger's workshop: not dialled, but listed as a laptop nearby to join by code.
+        assert!(e.on_datagram(now, addr(7, 1), &beacon_from(9, 41235, &[key(2)], W)).is_empty());
+        e.on_mdns_resolved("x._commonground._tcp.local.", Vec::new(), vec![addr(8, 41235)]);
+        assert_eq!(e.nearby(now), vec![(addr(7, 41235), Via::Beacon), (addr(8, 41235), Via::Mdns)]);
+        e.expire(now + Duration::from_secs(60));
+        assert_eq!(e.nearby(now + Duration::from_secs(60)), vec![(addr(8, 41235), Via::Mdns)]);
     }
 
     #[test]

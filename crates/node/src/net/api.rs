@@ -101,6 +101,13 @@ pub enum SyncProblem {
     },
 }
 
+/// A workshop's secret at its current key epoch, and the one before if held.
+pub(crate) struct WorkshopKeys {
+    pub(crate) secret: zeroize::Zeroizing<[u8; 32]>,
+    pub(crate) epoch: u32,
+    pub(crate) previous: Option<(zeroize::Zeroizing<[u8; 32]>, u32)>,
+}
+
 /// What the facilitator's screen shows to let people join.
 #[derive(Clone)]
 pub struct InviteInfo {
@@ -180,6 +187,21 @@ impl Node {
                 })
                 .collect()
         }
+    }
+
+    /// The workshop's secret and key epoch now, and the previous ones if held: for keys
+    /// derived elsewhere in the node (the shared folder's).
+    pub(crate) fn workshop_keys(&self, workshop: WorkshopId) -> Option<WorkshopKeys> {
+        let secrets = self.net().shared().secrets(workshop)?;
+        Some(WorkshopKeys { secret: secrets.secret, epoch: secrets.epoch, previous: secrets.previous })
+    }
+
+    /// The key of the workshop's web front door (the phone page), for the current key epoch:
+    /// `None` if this laptop holds no keys for it. It changes when someone is removed, as
+    /// the invite does.
+    pub fn web_door_key(&self, workshop: WorkshopId) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+        let secrets = self.net().shared().secrets(workshop)?;
+        Some(commonground_protocol::web_door_key(&secrets.secret, secrets.epoch))
     }
 
     /// The addresses this laptop listens on (from [`Node::serve`]), as the system bound them.

@@ -26,12 +26,11 @@ use std::path::Path;
 
 use blake2::{Blake2s256, Digest};
 use commonground_protocol::{DevicePublicKey, Invite, Welcome, DEVICE_KEY_LEN};
-use commonground_workshop::{Timestamp, Workshop};
+use commonground_workshop::Workshop;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::durable::{ensure_dir, move_aside, write_atomic};
-use crate::repo::Doc;
 
 const FORMAT: u32 = 1;
 
@@ -305,29 +304,6 @@ impl DocRoster {
         }
         roster
     }
-
-    /// Reads the devices from samod's copy of the document, without copying it: the
-    /// document is taken out, wrapped, read and put straight back. `None` if it isn't a
-    /// workshop this build can open.
-    pub(crate) fn from_doc(doc: &Doc, now: Timestamp) -> Option<Self> {
-        with_workshop(doc, now, DocRoster::read)
-    }
-}
-
-/// Runs `f` on the document as a [`Workshop`], putting it back afterwards whatever happens.
-pub(crate) fn with_workshop<R>(doc: &Doc, now: Timestamp, f: impl FnOnce(&Workshop) -> R) -> Option<R> {
-    let (result, _ticket) = doc.edit(|am| match Workshop::from_automerge(std::mem::take(am), now) {
-        Ok(workshop) => {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&workshop)));
-            *am = workshop.into_automerge();
-            result.ok()
-        }
-        Err(rejected) => {
-            *am = rejected.doc;
-            None
-        }
-    });
-    result
 }
 
 /// A device key as the document writes it: 64 lowercase hex digits.

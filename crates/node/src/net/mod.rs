@@ -146,7 +146,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::keys::DeviceSecret;
 use crate::layout::Layout;
-use crate::repo::{Dialing, Doc, DocRepo, Link};
+use crate::repo::{Dialing, DocRepo, Link};
 
 use channel::{ChannelError, Keepalive};
 
@@ -157,7 +157,8 @@ pub use listener::{ServeConfig, ServeHandle};
 pub use wire::{sync_preamble, NONCE_LEN, PREAMBLE_JOIN, PREAMBLE_SYNC, SYNC_PREAMBLE_LEN};
 
 use channel::Outbound;
-use membership::{DocRoster, Secrets};
+pub(crate) use membership::DocRoster;
+use membership::Secrets;
 
 /// Code joins running at once from one IP address.
 pub const MAX_JOINS_PER_IP: usize = 2;
@@ -231,7 +232,9 @@ pub(crate) struct Shared {
     access: SyncAccess,
     events: broadcast::Sender<NodeEvent>,
     secrets: Mutex<HashMap<WorkshopId, Secrets>>,
-    docs: Mutex<HashMap<WorkshopId, Doc>>,
+    /// The devices each open workshop's document lists, as of its latest change: kept up
+    /// to date by the node, so that a handshake never has to wait for the document's lock.
+    rosters: Mutex<HashMap<WorkshopId, DocRoster>>,
     channels: Mutex<HashMap<u64, ChannelEntry>>,
     next_id: AtomicU64,
     gate: Mutex<Option<CodeGate>>,
@@ -281,7 +284,7 @@ impl Net {
                 access,
                 events,
                 secrets: Mutex::new(secrets),
-                docs: Mutex::new(HashMap::new()),
+                rosters: Mutex::new(HashMap::new()),
                 channels: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
                 gate: Mutex::new(None),
@@ -313,9 +316,9 @@ impl Net {
         }
     }
 
-    /// Remembers an open workshop's document, for roster checks.
-    pub(crate) fn register_doc(&self, workshop: WorkshopId, doc: Doc) {
-        lock(&self.shared.docs).insert(workshop, doc);
+    /// Records the devices an open workshop's document lists now, for roster checks.
+    pub(crate) fn set_doc_roster(&self, workshop: WorkshopId, roster: DocRoster) {
+        lock(&self.shared.rosters).insert(workshop, roster);
     }
 
     /// Runs `task` until the node stops.
@@ -401,10 +404,10 @@ impl Shared {
         lock(&self.secrets).get(&workshop).is_some_and(|s| s.facilitator == self.me())
     }
 
-    /// The devices the workshop's document lists (empty if it isn't open here yet).
+    /// The devices the workshop's document lists (empty if it isn't open here yet), as of
+    /// the latest change the node has processed.
     fn doc_roster(&self, workshop: WorkshopId) -> DocRoster {
-        let doc = lock(&self.docs).get(&workshop).cloned();
-        doc.and_then(|doc| DocRoster::from_doc(&doc, now())).unwrap_or_default()
+        lock(&self.rosters).get(&workshop).cloned().unwrap_or_default()
     }
 
     /// Whether `key` may be connected to for `workshop` at `epoch` (see the module docs).
