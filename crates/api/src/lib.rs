@@ -18,11 +18,15 @@
 
 mod command;
 mod event;
+mod front;
 mod reply;
 mod service;
 
 pub use command::Command;
 pub use event::Event;
+pub use front::{
+    ConnectionView, Door, FrontReply, InviteView, NearbyLaptop, Notice, Request, SyncState, WorkshopSummary,
+};
 pub use reply::{ApiError, CatchUpLine, Reply, Snapshot};
 pub use service::{AnonymousEntry, Local, WorkshopService};
 
@@ -35,5 +39,8 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     Reply::export_all(&cfg)?;
     ApiError::export_all(&cfg)?;
     Event::export_all(&cfg)?;
+    Request::export_all(&cfg)?;
+    FrontReply::export_all(&cfg)?;
+    Notice::export_all(&cfg)?;
     Ok(())
 }
