@@ -94,6 +94,16 @@ pub(crate) enum Sub {
         /// has it.
         #[arg(long, value_name = "WORKSHOP")]
         exec: Option<String>,
+        /// Also open the page for phones and tablets here (e.g. 0.0.0.0:41236), and print its
+        /// addresses: one for this laptop's own browser, and one per workshop to show as a QR
+        /// code (it lets people in, like an invite).
+        #[arg(long, value_name = "ADDR")]
+        web: Option<SocketAddr>,
+        /// Also sync every workshop through this shared folder (OneDrive, Nextcloud,
+        /// Syncthing, a USB stick), for carrying on from home. It only ever holds encrypted
+        /// changes.
+        #[arg(long, value_name = "DIR")]
+        folder: Option<std::path::PathBuf>,
     },
     /// Run commands from the shared contract: one JSON command, or `-` for one per line on
     /// standard input. Prints each reply as a line of JSON.
@@ -120,6 +130,18 @@ pub(crate) enum Sub {
         workshop: String,
         /// Who: their participant id (or the start of it), or their first name.
         participant: String,
+    },
+    /// Export the agreed values document: Markdown, an accessible web page, a tagged PDF, a
+    /// Word document, an easy-read version or JSON.
+    Export {
+        /// The workshop: its id, or the start of it.
+        workshop: String,
+        /// md, html, pdf, docx, easy-read (a web page in large type), easy-read-md or json.
+        #[arg(long, short = 'f', value_name = "FORMAT")]
+        format: commonground_export::Format,
+        /// The file to write. It is replaced whole, or not at all.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: PathBuf,
     },
 }
 

@@ -103,12 +103,13 @@ pub(crate) async fn dispatch(node: &Node, id: WorkshopId, command: Command) -> a
 /// Runs one line read by `serve --exec` and returns the one line of JSON to print: the
 /// reply, or the refusal or failure as `{kind, message}`. Serving goes on either way: the
 /// script reading the answers decides what a failure means for it.
-pub(crate) async fn run_line(node: &Node, id: WorkshopId, line: &str) -> String {
+pub(crate) async fn run_line(app: &commonground_app::App, id: WorkshopId, line: &str) -> String {
     let command = match parse_one(line, None) {
         Ok(command) => command,
         Err(refused) => return error_json(&refused.kind, &refused.message),
     };
-    let answer = match dispatch(node, id, command).await {
+    // Through the app, so pages open on this laptop hear of the change at once.
+    let answer = match app.dispatch(id, command).await.map_err(anyhow::Error::new) {
         Ok(Dispatched { reply: Ok(reply), .. }) => serde_json::to_string(&reply).map_err(anyhow::Error::from),
         Ok(Dispatched { reply: Err(refused), .. }) => Ok(error_json(&refused.kind, &refused.message)),
         Err(e) => Err(e),

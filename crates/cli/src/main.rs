@@ -8,8 +8,8 @@
 //! line) and a non-zero exit status; inputs are checked before anything is written.
 
 mod args;
-mod discover;
 mod exec;
+mod export;
 mod live;
 mod net;
 mod select;
@@ -120,19 +120,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", result?);
             Ok(ExitCode::SUCCESS)
         }
-        Sub::Serve { listen, connect, no_mdns, no_beacon, beacon_port, exec } => {
-            let node = open_existing(&data).await?;
-            let result = async {
-                let exec = match exec {
-                    Some(typed) => Some(select::workshop(&node, &typed)?),
-                    None => None,
-                };
-                let methods = discover::Methods { mdns: !no_mdns, beacon: !no_beacon, beacon_port };
-                net::serve(&node, net::ServeOptions { listen, connect, methods, exec }).await
+        Sub::Serve { listen, connect, no_mdns, no_beacon, beacon_port, exec, web, folder } => {
+            // With the page open, an empty laptop is fine: its person starts or joins a
+            // workshop there. Without it there would be nothing to serve.
+            if web.is_none() {
+                ensure_workshops(&data)?;
             }
-            .await;
-            node.close().await;
-            result.map(|()| ExitCode::SUCCESS)
+            let methods = commonground_app::Methods { mdns: !no_mdns, beacon: !no_beacon, beacon_port };
+            net::serve(&data, net::ServeOptions { listen, connect, methods, web, exec, folder }).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Sub::Exec { workshop, command } => {
             let commands = exec::parse(&command)?;
@@ -172,6 +168,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_out(&report)?;
             Ok(ExitCode::SUCCESS)
         }
+        Sub::Export { workshop, format, output } => {
+            export::check_output(&output)?;
+            let node = open_existing(&data).await?;
+            let id = select::workshop(&node, &workshop)?;
+            let doc = node
+                .with_service(id, |service| commonground_export::ValuesDocument::build(service.workshop()))
+                .await;
+            node.close().await;
+            export::save(&doc?, format, &output)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Sub::RemoveParticipant { workshop, participant } => {
             let node = open_existing(&data).await?;
             let id = select::workshop(&node, &workshop)?;
@@ -196,6 +203,11 @@ fn check_new_workshop(new: &NewWorkshop) -> anyhow::Result<()> {
 /// Opens the node on a data folder that must already hold workshops: a command that only
 /// reads or changes existing workshops never creates the folder.
 async fn open_existing(data: &Path) -> anyhow::Result<Node> {
+    ensure_workshops(data)?;
+    Ok(Node::open(data).await?)
+}
+
+fn ensure_workshops(data: &Path) -> anyhow::Result<()> {
     if !data.join("workshops").is_dir() {
         return Err(select::refuse(
             "workshop_not_found",
@@ -205,7 +217,7 @@ async fn open_existing(data: &Path) -> anyhow::Result<Node> {
             ),
         ));
     }
-    Ok(Node::open(data).await?)
+    Ok(())
 }
 
 async fn remove_participant(

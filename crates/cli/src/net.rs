@@ -9,9 +9,11 @@
 
 use std::io::{BufRead, Read};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
+use commonground_app::{App, AppConfig, AppError, Methods};
 use commonground_node::{local_addresses, NetError, Node, NodeEvent, ServeHandle};
 use commonground_protocol::{Invite, JoinCode};
 use commonground_workshop::{Colour, FirstName, WorkshopId};
@@ -20,7 +22,6 @@ use qrcode::QrCode;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
-use crate::discover::{Finder, Methods};
 use crate::select::refuse;
 
 /// Where `serve` and `invite` listen unless told otherwise.
@@ -152,47 +153,61 @@ pub(crate) struct ServeOptions {
     pub listen: SocketAddr,
     pub connect: Vec<SocketAddr>,
     pub methods: Methods,
+    /// Open the web front door for phones and tablets here (`--web`).
+    pub web: Option<SocketAddr>,
     /// Run commands for this workshop from standard input (`--exec`).
-    pub exec: Option<WorkshopId>,
+    pub exec: Option<String>,
+    /// Also sync through this shared folder (`--folder`).
+    pub folder: Option<std::path::PathBuf>,
 }
 
 /// `serve`: listens, finds the workshops' other laptops nearby and keeps connections to them,
-/// to the given addresses and to the addresses where they were seen before, and syncs until Ctrl-C, logging laptops coming and going and
-/// changes arriving.
-pub(crate) async fn serve(node: &Node, options: ServeOptions) -> anyhow::Result<()> {
-    let listening = listen(node, options.listen).await?;
+/// to the given addresses and to the addresses where they were seen before, and syncs until
+/// Ctrl-C, logging laptops coming and going and changes arriving. All of that is the app's
+/// (the desktop app runs the same); this adds the status file, the logs and `--exec`.
+pub(crate) async fn serve(data: &Path, options: ServeOptions) -> anyhow::Result<()> {
+    let config = AppConfig {
+        data_dir: data.to_owned(),
+        listen: options.listen,
+        web: options.web,
+        methods: options.methods,
+        connect: options.connect,
+        ui: None,
+        folder: options.folder,
+    };
+    let app = App::start(config).await.map_err(app_error)?;
+    let result = serve_with(&app, options.exec).await;
+    app.close().await;
+    result
+}
+
+async fn serve_with(app: &App, exec: Option<String>) -> anyhow::Result<()> {
+    let node = app.node();
+    let exec = match exec {
+        Some(typed) => Some(crate::select::workshop(node, &typed)?),
+        None => None,
+    };
     let mut events = node.events();
     let workshops: Vec<WorkshopId> =
         node.list_workshops().into_iter().filter(|&w| node.key_epoch(w).is_some()).collect();
-    for &address in &options.connect {
-        for &workshop in &workshops {
-            node.connect(workshop, address).await.map_err(net_error)?;
+    let listening = app.listen_address().map(|a| a.to_string()).unwrap_or_default();
+    if let Some(web) = app.web_address() {
+        // On stdout, for people and scripts: where phones and this laptop's browser go.
+        println!("web: http://{web}/");
+        if let Some(url) = app.owner_url() {
+            println!("this laptop: {url}");
         }
-        tracing::info!(%address, workshops = workshops.len(), "keeping a connection to a laptop");
-    }
-    // Where each workshop's other laptops were last seen: reachable even where discovery
-    // isn't (client isolation), so a laptop that has joined once finds the others by itself.
-    let own = listening.local_addr();
-    for &workshop in &workshops {
-        let known: Vec<SocketAddr> = node
-            .known_addresses(workshop)
-            .into_iter()
-            .filter(|a| !options.connect.contains(a) && *a != own)
-            .collect();
-        for &address in &known {
-            if let Err(e) = node.connect(workshop, address).await {
-                tracing::warn!(%workshop, %address, error = %e, "can't connect to a laptop seen before");
+        for &workshop in &workshops {
+            if let Some(url) = app.phone_url(workshop) {
+                println!("phones for {workshop}: {url}");
             }
         }
-        if !known.is_empty() {
-            tracing::info!(%workshop, addresses = known.len(), "keeping connections to laptops seen before");
-        }
+        let _ = std::io::Write::flush(&mut std::io::stdout());
     }
-    let mut finder = Finder::start(node, listening.local_addr(), options.methods);
-    let mut commands = options.exec.map(|workshop| (workshop, stdin_lines()));
+    let mut commands = exec.map(|workshop| (workshop, stdin_lines()));
     tracing::info!(workshops = workshops.len(), "serving; press Ctrl-C to stop");
     let mut changes: std::collections::BTreeMap<WorkshopId, usize> = Default::default();
-    let mut live = crate::live::Live::new(vec![listening.local_addr().to_string()]);
+    let mut live = crate::live::Live::new(vec![listening]);
     live.refresh(node, &workshops);
     live.write(node.data_dir());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -210,10 +225,9 @@ pub(crate) async fn serve(node: &Node, options: ServeOptions) -> anyhow::Result<
                 live.refresh(node, &workshops);
                 live.write(node.data_dir());
             }
-            found = finder.next() => finder.dial(node, found).await,
             line = next_line(&mut commands) => match line {
                 Some((workshop, line)) => {
-                    let answer = crate::exec::run_line(node, workshop, &line).await;
+                    let answer = crate::exec::run_line(app, workshop, &line).await;
                     println!("{answer}");
                 }
                 None => {
@@ -235,8 +249,15 @@ pub(crate) async fn serve(node: &Node, options: ServeOptions) -> anyhow::Result<
     live.running = false;
     live.refresh(node, &workshops);
     live.write(node.data_dir());
-    finder.stop();
     Ok(())
+}
+
+fn app_error(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Net(e) => net_error(e),
+        AppError::Node(e) => anyhow::Error::new(e),
+        other => refuse("web", other.to_string()),
+    }
 }
 
 /// Resolves at Ctrl-C (SIGINT). One future for the whole loop: a new `ctrl_c()` on every
