@@ -8,7 +8,13 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); elif command -v sudo >/dev/null; then SUDO=(sudo); else SUDO=(); fi
 
 # Debian/Ubuntu packages needed to build and test.
-APT_PACKAGES=(build-essential pkg-config git iproute2 util-linux)
+# - libwebkit2gtk-4.1-dev: the desktop app's window (Tauri on Linux);
+# - xvfb, xauth, webkit2gtk-driver, imagemagick: the desktop app's tests drive the real window on a
+#   virtual screen and photograph it;
+# - chromium: the browser tests (Playwright drives Debian's Chromium; nothing is downloaded).
+# - poppler-utils: the export tests read the values document PDF back (pdftotext, pdfinfo).
+APT_PACKAGES=(build-essential pkg-config git iproute2 util-linux curl
+  libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver imagemagick chromium poppler-utils)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
@@ -23,7 +29,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Rust: the workspace needs a stable toolchain of 1.90 or newer (automerge 0.12's minimum).
+# Rust: the workspace needs a stable toolchain of 1.92 or newer (typst 0.15's minimum).
 if ! command -v cargo >/dev/null; then
   [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 fi
@@ -32,8 +38,8 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
-if [ "${rust_minor:-0}" -lt 90 ]; then
-  echo "Rust $(rustc --version | cut -d' ' -f2) is too old: Common Ground needs 1.90 or newer. Try: rustup update stable" >&2
+if [ "${rust_minor:-0}" -lt 92 ]; then
+  echo "Rust $(rustc --version | cut -d' ' -f2) is too old: Common Ground needs 1.92 or newer. Try: rustup update stable" >&2
   exit 1
 fi
 if command -v rustup >/dev/null; then
@@ -56,4 +62,29 @@ fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   say "Installing cargo-fuzz from crates.io (about a minute, once)"
   cargo install cargo-fuzz --locked
+fi
+
+# tauri-driver drives the desktop app's real window for its WebDriver test.
+if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  say "Installing tauri-driver from crates.io (about a minute, once)"
+  cargo install tauri-driver --locked
+fi
+
+# Node.js builds the UI (Vite 8 needs Node.js 20.19 or newer).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  say "Installing Node.js and npm"
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+node_version=$(node -p 'process.versions.node')
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  echo "Node.js $node_version is too old to build the UI: it needs 20.19 or newer." >&2
+  exit 1
+fi
+
+# The UI's packages, exactly as locked (only when the lock file changed since the last install).
+ui_dir="$(cd "$(dirname "$0")/.." && pwd)/ui"
+if [ ! -f "$ui_dir/node_modules/.package-lock.json" ] || [ "$ui_dir/package-lock.json" -nt "$ui_dir/node_modules/.package-lock.json" ]; then
+  say "Installing the UI's packages (npm ci)"
+  (cd "$ui_dir" && npm ci --no-audit --no-fund)
 fi

@@ -53,6 +53,28 @@ BENCH_NOTES=1000 cargo bench --locked -p commonground-workshop --bench model
 step "Sync benchmark smoke run (3 nodes; the full run is make bench)"
 SYNC_BENCH_QUICK=1 cargo bench --locked -p commonground-node --bench sync
 
+step "Export benchmark smoke run (5 values; the full run is make bench)"
+EXPORT_BENCH_SMOKE=1 cargo test --locked -p commonground-export --bench export
+
+step "UI: type checks and unit tests (ui/)"
+(cd ui && npm run check && npm run test:unit)
+
+step "UI in a real browser: two people through the web front door, keyboard only, axe-core on every screen"
+# Against the real thing: the CLI's `serve --web` and Debian's Chromium. Screenshots are kept.
+cargo build --locked -q -p commonground-cli
+export CG_ARTIFACTS="${CG_ARTIFACTS:-$CARGO_TARGET_DIR/artifacts}"
+(cd ui && CG_BIN="$CARGO_TARGET_DIR/debug/commonground" npm run test:browser)
+echo "Screenshots: $CG_ARTIFACTS"
+
+step "The values document's web page: axe-core in Chromium"
+node tests/export/axe.mjs
+
+step "The desktop window end to end: WebDriver on the real window under Xvfb, a note from a second laptop"
+tests/desktop/webdriver.sh
+
+step "Desktop benchmark: idle memory with a 2,000-note workshop against an empty window, binary size"
+tests/desktop/bench.sh
+
 step "Tests"
 if cargo nextest --version >/dev/null 2>&1; then
   # Doc tests first: nextest doesn't run them, and its summary should be the last word.

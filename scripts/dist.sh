@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the desktop app as a Debian package, offline: the UI (ui/dist), then
+# `tauri build --bundles deb` (tauri-cli from ui's devDependencies). Prints where the .deb is
+# and how to install it. Needs the build dependencies in scripts/setup.sh and node/npm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/commonground/target}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "The UI (ui/dist)"
+[ -x ui/node_modules/.bin/tauri ] || npm --prefix ui ci --no-audit --no-fund
+npm --prefix ui run build
+
+step "The app and its .deb (a release build: several minutes the first time)"
+# From the top of the repository, where tauri-cli finds src-tauri/tauri.conf.json.
+ui/node_modules/.bin/tauri build --ci --bundles deb
+
+deb=$(ls -t "$CARGO_TARGET_DIR"/release/bundle/deb/*.deb 2>/dev/null | head -n 1)
+if [ -z "$deb" ]; then
+  echo "tauri build finished but left no .deb in $CARGO_TARGET_DIR/release/bundle/deb/." >&2
+  exit 1
+fi
+step "Done"
+echo "The package: $deb ($(du -h "$deb" | cut -f1))"
+echo "Install it:  sudo apt install $(printf '%q' "$deb")"
+echo "Then open Common Ground from the applications menu, or run commonground-desktop."
