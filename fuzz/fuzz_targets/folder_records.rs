@@ -20,8 +20,7 @@ fuzz_target!(|data: &[u8]| {
             Ok(NextRecord::Record { body, len }) => {
                 assert!(
                     len <= rest.len()
-                        && len >= RECORD_HEADER_LEN
-                        && len <= RECORD_HEADER_LEN + MAX_RECORD_BODY
+                        && (RECORD_HEADER_LEN..=RECORD_HEADER_LEN + MAX_RECORD_BODY).contains(&len)
                 );
                 let resealed =
                     seal_record(&key, "peer.cgsync", rest[8..20].try_into().unwrap(), &body).unwrap();
