@@ -11,7 +11,7 @@ use commonground_node::{
     local_addresses, Dispatched, FolderSync, GuestId, NetError, Node, NodeEvent, ServeHandle, SyncProblem,
 };
 use commonground_web::{Assets, Backend, DirAssets, Seat, Session, WebHandle};
-use commonground_workshop::{ChangeHash, NewWorkshop, ParticipantId, Timestamp, WorkshopId};
+use commonground_workshop::{ChangeHash, NewWorkshop, Timestamp, WorkshopId};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use rand::rngs::StdRng;
@@ -411,12 +411,9 @@ impl App {
         let guests: Vec<GuestId> =
             lock(&self.inner.guests).get(&workshop).map(|g| g.keys().cloned().collect()).unwrap_or_default();
         let refused = lock(&self.inner.refused).get(&workshop).copied().unwrap_or(false);
-        let mut here: Vec<ParticipantId> = Vec::new();
-        for guest in &guests {
-            let who =
-                node.with_guest(workshop, guest, |s| s.local().participant).await.map_err(node_error)?;
-            here.extend(who);
-        }
+        // Read from the guests' own state, not the document: this runs on every connection
+        // change in the room.
+        let mut here = node.guest_participants(workshop, &guests).await.map_err(node_error)?;
         let phones = u32::try_from(guests.len()).unwrap_or(u32::MAX);
         node.with_service(workshop, move |service| {
             here.extend(service.local().participant);

@@ -70,10 +70,14 @@ fn write_atomically(output: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = parent(output).join(format!(".{name}.{}.part", std::process::id()));
     let written = (|| {
-        let mut file = std::fs::File::create(&temp)?;
+        // A new file, never one already there (or a link someone left at that name).
+        let _ = std::fs::remove_file(&temp);
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        std::fs::rename(&temp, output)
+        std::fs::rename(&temp, output)?;
+        // The rename itself reaches the disk only with the folder.
+        std::fs::File::open(parent(output))?.sync_all()
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);

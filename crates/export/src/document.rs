@@ -194,6 +194,12 @@ pub struct Tally {
     pub object: u32,
 }
 
+impl From<commonground_workshop::Tally> for Tally {
+    fn from(t: commonground_workshop::Tally) -> Self {
+        Self { agree: t.agree, reservations: t.reservations, stand_aside: t.stand_aside, object: t.object }
+    }
+}
+
 impl Tally {
     /// Everyone who gave a stance that counted.
     pub fn total(&self) -> u32 {
@@ -507,7 +513,9 @@ fn wording_step(round: &RoundView) -> WordingStep {
 }
 
 fn consent(round: &RoundView, challenges: &[&ChallengeView], names: &Names) -> ConsentRecord {
-    let mut tally = Tally::default();
+    // The model's tally counts exactly the stances its close counted; the lists below are
+    // the same stances, by name.
+    let tally = Tally::from(round.tally);
     let mut agreed = Vec::new();
     let mut reservations = Vec::new();
     let mut stood_aside = Vec::new();
@@ -521,20 +529,10 @@ fn consent(round: &RoundView, challenges: &[&ChallengeView], names: &Names) -> C
         let name = names.name(&s.participant).unwrap_or_else(|| "Someone".to_owned());
         let reason = s.reason.as_ref().map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
         match s.stance {
-            Stance::Agree => {
-                tally.agree += 1;
-                agreed.push(name);
-            }
-            Stance::Reservations => {
-                tally.reservations += 1;
-                reservations.push(Reasoned { name, reason });
-            }
-            Stance::StandAside => {
-                tally.stand_aside += 1;
-                stood_aside.push(Reasoned { name, reason });
-            }
+            Stance::Agree => agreed.push(name),
+            Stance::Reservations => reservations.push(Reasoned { name, reason }),
+            Stance::StandAside => stood_aside.push(Reasoned { name, reason }),
             Stance::Object => {
-                tally.object += 1;
                 let challenge =
                     s.challenge.and_then(|id| challenges.iter().find(|c| c.id == id)).map(|c| c.status);
                 objections.push(Objection { name, reason, challenge });

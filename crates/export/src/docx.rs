@@ -9,8 +9,8 @@ use docx_rs::{
 
 use crate::document::{Challenge, ConsentRecord, Source, ValuesDocument, WordingStep};
 use crate::error::{ExportError, Result};
-use crate::markdown::consent_reasons;
 use crate::words;
+use crate::words::consent_reasons;
 
 const BULLETS: usize = 1;
 const NUMBERS: usize = 2;

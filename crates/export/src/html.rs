@@ -5,8 +5,8 @@
 use std::fmt::Write;
 
 use crate::document::{Challenge, ConsentRecord, Source, ValuesDocument, WordingStep};
-use crate::markdown::consent_reasons;
 use crate::words;
+use crate::words::consent_reasons;
 
 /// Escapes text for HTML element content and attribute values.
 pub(crate) fn esc(s: &str) -> String {

@@ -210,7 +210,7 @@ fn consent(o: &mut String, c: &ConsentRecord, caption: &str) {
         let _ = writeln!(o, "| {label} | {count} | {who} |");
     }
     o.push('\n');
-    let reasons = consent_reasons(c);
+    let reasons = words::consent_reasons(c);
     if !reasons.is_empty() {
         let _ = writeln!(o, "Reasons given:\n");
         for r in reasons {
@@ -225,25 +225,4 @@ fn consent(o: &mut String, c: &ConsentRecord, caption: &str) {
             words::n(c.arrived_late, "stance", "stances")
         );
     }
-}
-
-/// Every reservation, stand-aside and objection with its reason, one sentence each.
-pub(crate) fn consent_reasons(c: &ConsentRecord) -> Vec<String> {
-    let reason =
-        |r: &Option<String>| r.as_ref().map_or_else(|| "no reason given".to_owned(), |r| format!("“{r}”"));
-    let mut out = Vec::new();
-    for r in &c.reservations {
-        out.push(format!("{} agreed with reservations: {}.", r.name, reason(&r.reason)));
-    }
-    for r in &c.stood_aside {
-        out.push(format!("{} stood aside: {}.", r.name, reason(&r.reason)));
-    }
-    for r in &c.objections {
-        let outcome = r
-            .challenge
-            .map(|s| format!(" The objection was {}.", words::objection_status(s)))
-            .unwrap_or_default();
-        out.push(format!("{} objected: {}.{outcome}", r.name, reason(&r.reason)));
-    }
-    out
 }

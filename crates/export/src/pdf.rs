@@ -20,8 +20,8 @@ use typst_pdf::{PdfOptions, PdfStandard, PdfStandards};
 
 use crate::document::{Challenge, ConsentRecord, Source as NoteSource, ValuesDocument, WordingStep};
 use crate::error::{ExportError, Result};
-use crate::markdown::consent_reasons;
 use crate::words;
+use crate::words::consent_reasons;
 
 /// A typst string literal for text people wrote, ended with `;` so that what follows (a full
 /// stop, say) is never read as part of the expression.

@@ -3,7 +3,9 @@
 
 use commonground_workshop::{ChallengeKind, ChallengeStatus, Perspective, RoundOutcome, TargetKind};
 
-use crate::document::{Author, Challenge, DocumentStatus, ValuesDocument, REVIEW_AFTER_MONTHS};
+use crate::document::{
+    Author, Challenge, ConsentRecord, DocumentStatus, ValuesDocument, REVIEW_AFTER_MONTHS,
+};
 
 pub(crate) fn author(a: &Author) -> &str {
     match a {
@@ -207,4 +209,23 @@ pub(crate) fn data_statement(doc: &ValuesDocument) -> Vec<String> {
             d.hash_algorithm
         ),
     ]
+}
+
+/// Every reservation, stand-aside and objection with its reason, one sentence each.
+pub(crate) fn consent_reasons(c: &ConsentRecord) -> Vec<String> {
+    let reason =
+        |r: &Option<String>| r.as_ref().map_or_else(|| "no reason given".to_owned(), |r| format!("“{r}”"));
+    let mut out = Vec::new();
+    for r in &c.reservations {
+        out.push(format!("{} agreed with reservations: {}.", r.name, reason(&r.reason)));
+    }
+    for r in &c.stood_aside {
+        out.push(format!("{} stood aside: {}.", r.name, reason(&r.reason)));
+    }
+    for r in &c.objections {
+        let outcome =
+            r.challenge.map(|s| format!(" The objection was {}.", objection_status(s))).unwrap_or_default();
+        out.push(format!("{} objected: {}.{outcome}", r.name, reason(&r.reason)));
+    }
+    out
 }

@@ -30,6 +30,7 @@ use commonground_workshop::{ChangeHash, WorkshopId};
 use rand::TryRngCore;
 use zeroize::Zeroizing;
 
+use crate::durable::{ensure_dir, is_hidden, write_atomic, FILE_MODE};
 use crate::error::{NodeError, Result};
 use crate::node::Node;
 use crate::repo::off_worker;
@@ -131,7 +132,7 @@ impl Node {
         if !bytes.is_empty() {
             let record = seal(&key, &me, &bytes).map_err(|e| NodeError::io(&path, e))?;
             if compacting {
-                replace(&path, &record).map_err(|e| NodeError::io(&path, e))?;
+                write_atomic(&path, &record).map_err(|e| NodeError::io(&path, e))?;
                 sync.records = 1;
                 sync.own_len = record.len() as u64;
             } else {
@@ -158,7 +159,8 @@ impl Node {
             }
             match epoch_of(&name) {
                 Some(epoch) => files.push((name, epoch)),
-                None if name.starts_with('.') || name.ends_with(".tmp") => {}
+                // Half-written files of ours (compaction) and other software's hidden files.
+                None if is_hidden(&name) => {}
                 None => report.ignored += 1,
             }
         }
@@ -249,28 +251,10 @@ fn read_from(path: &Path, offset: u64) -> io::Result<(Vec<u8>, bool)> {
     Ok((bytes, restart))
 }
 
-fn ensure_dir(dir: &Path) -> io::Result<()> {
-    fs::create_dir_all(dir)
-}
-
 fn append(path: &Path, record: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    let mut file = OpenOptions::new().create(true).append(true).mode(FILE_MODE).open(path)?;
     file.write_all(record)?;
     file.sync_all()
-}
-
-fn replace(path: &Path, record: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut file = OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&tmp)?;
-        file.write_all(record)?;
-        file.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

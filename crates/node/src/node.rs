@@ -11,7 +11,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use automerge::{Automerge, ChangeHash};
 use commonground_api::{ApiError, Command, Event, Local, Reply, WorkshopService};
-use commonground_workshop::{random_actor, NewWorkshop, NotOpened, Timestamp, Workshop, WorkshopId};
+use commonground_workshop::{
+    random_actor, NewWorkshop, NotOpened, ParticipantId, Timestamp, Workshop, WorkshopId,
+};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::sync::watch;
@@ -453,6 +455,14 @@ impl Node {
             ticket.wait(ACK_TIMEOUT).instrument(span).await?;
         }
         Ok(result)
+    }
+
+    /// Who these guests are in the workshop, from the state their requests left (no document
+    /// read): the ones that haven't joined yet are left out.
+    pub async fn guest_participants(&self, id: WorkshopId, guests: &[GuestId]) -> Result<Vec<ParticipantId>> {
+        let workshop = self.workshop(id).await?;
+        let known = lock(&workshop.guests);
+        Ok(guests.iter().filter_map(|g| known.get(g).and_then(|local| local.participant)).collect())
     }
 
     /// A counter that moves on every change to the workshop, from this laptop, a guest or

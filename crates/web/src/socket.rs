@@ -88,6 +88,7 @@ pub(crate) async fn run(socket: WebSocket, backend: Arc<dyn Backend>) {
     }
     let channel =
         Arc::new(Mutex::new(DoorChannel::new(&door.key, &client_nonce, &server_nonce, DoorRole::Server)));
+    let opens = door.opens;
     drop(door);
 
     // The first sealed message says which seat: who this browser is.
@@ -101,10 +102,9 @@ pub(crate) async fn run(socket: WebSocket, backend: Arc<dyn Backend>) {
         let _ = sink.send(refuse(CLOSE_BAD_HELLO, "bad hello")).await;
         return;
     };
-    let seat = match hello_opens(&backend, &hello.door) {
-        Some(Opens::Owner) => Seat::Owner,
-        Some(Opens::Workshop(workshop)) => Seat::Guest { workshop, guest },
-        None => return,
+    let seat = match opens {
+        Opens::Owner => Seat::Owner,
+        Opens::Workshop(workshop) => Seat::Guest { workshop, guest },
     };
     tracing::debug!(owner = matches!(seat, Seat::Owner), "a browser opened a door");
 
@@ -166,10 +166,6 @@ pub(crate) async fn run(socket: WebSocket, backend: Arc<dyn Backend>) {
     forward.abort();
     drop(out_tx);
     let _ = writer.await;
-}
-
-fn hello_opens(backend: &Arc<dyn Backend>, door: &str) -> Option<Opens> {
-    backend.door(door).map(|d| d.opens)
 }
 
 fn open(channel: &Mutex<DoorChannel>, sealed: &[u8]) -> Option<Vec<u8>> {
