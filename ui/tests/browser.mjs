@@ -323,7 +323,8 @@ const tests = [
         const sarah = await joinFromPhone(phoneUrl);
         await axe(sarah, 'board (phone)');
         await shot(sarah, 'participant-03-board-phone');
-        await sees(sam, 'Sarah has joined', 5000).catch(() => {});
+        // The laptop's person is told (politely, through the live region) when someone joins.
+        await sees(sam, 'Sarah has joined', 5000);
 
         // Sarah writes; Sam sees it.
         await addNote(sarah, 'More evening sessions for people who work');

@@ -13,7 +13,7 @@ import type { Transport } from './transport';
 
 export { link } from './link.svelte';
 export type { LinkState } from './link.svelte';
-export { RequestError, toApiError, isApiError } from './errors';
+export { RequestError, toApiError } from './errors';
 
 declare global {
   interface Window {
@@ -100,7 +100,3 @@ export function onReconnect(cb: () => void): () => void {
   return () => reconnectListeners.delete(cb);
 }
 
-/** The current link, for code that is not reactive. */
-export function linkState(): string {
-  return link.state;
-}

@@ -96,7 +96,6 @@ export class Workshop {
   people = $derived(new Map(this.participants.map((p) => [p.id, p])));
   isFacilitator = $derived(this.me !== null && (this.meta?.facilitators.includes(this.me) ?? false));
   myself = $derived(this.me ? this.people.get(this.me) ?? null : null);
-  clusters = $derived(this.areas.flatMap((a) => a.clusters));
 
   private spliceListeners = new Map<string, Set<SpliceListener>>();
   private stops: (() => void)[] = [];
