@@ -88,6 +88,30 @@ pub enum Command {
     ResumeTimer,
     /// Turn the timer off (facilitator). Reply: `done`.
     ClearTimer,
+    /// Quietly ask for a break, or say you no longer need one. Anyone who has joined, for
+    /// themself; only facilitators and you see it. Reply: `done`.
+    AskForBreak {
+        /// Whether you would like a break.
+        wanted: bool,
+    },
+    /// Clear someone's request for a break: "seen, thanks" (facilitator). Reply: `done`.
+    ClearBreak {
+        /// Who asked.
+        participant: ParticipantId,
+    },
+    /// Start a go-round in this order, replacing any running one (facilitator). Everyone in
+    /// it must be here, each once. Reply: `done`.
+    StartGoRound {
+        /// Who speaks, in turn.
+        order: Vec<ParticipantId>,
+    },
+    /// Move the go-round on to the next person (facilitator). Reply: `done`.
+    NextInGoRound,
+    /// Pass in the go-round (anyone in it, for themself); if it is your turn, the go-round
+    /// moves on. Reply: `done`.
+    PassInGoRound,
+    /// End the go-round (facilitator). Reply: `done`.
+    EndGoRound,
     /// Set each person's dots (facilitator). Reply: `done`.
     SetVoteBudget {
         /// Dots per person.

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{PatchAction, Prop};
 use commonground_workshop::{
-    ActionView, ChallengeId, ChallengeView, ChangeHash, GroundRuleView, MetaView, NoteId, NoteView,
-    ParticipantView, Participation, PromptView, ReflectionView, SessionView, Target, ValueView, Viewer,
-    Workshop,
+    ActionView, BreakView, ChallengeId, ChallengeView, ChangeHash, GroundRuleView, MetaView, NoteId,
+    NoteView, ParticipantView, Participation, PromptView, ReflectionView, SessionView, Target, ValueView,
+    Viewer, Workshop,
 };
 use serde::Serialize;
 use ts_rs::TS;
@@ -17,7 +17,7 @@ use ts_rs::TS;
 #[serde(tag = "type", rename_all = "snake_case")]
 #[ts(export_to = "Event.ts")]
 pub enum Event {
-    /// Title, purpose, phase, timer, vote budget or facilitators changed.
+    /// Title, purpose, phase, timer, go-round, vote budget or facilitators changed.
     MetaChanged {
         /// The new meta.
         meta: MetaView,
@@ -27,13 +27,17 @@ pub enum Event {
         /// All the ground rules, in order.
         rules: Vec<GroundRuleView>,
     },
-    /// Someone joined, left, or changed their name or colour. Note and challenge views carry
-    /// the author's id, so names can be refreshed from this list.
+    /// Someone joined, left, changed their name or colour, or asked for (or was cleared of) a
+    /// break. Note and challenge views carry the author's id, so names can be refreshed from
+    /// this list.
     ParticipantsChanged {
         /// Everyone.
         participants: Vec<ParticipantView>,
         /// Counts by perspective.
         participation: Participation,
+        /// The breaks this person may see: everyone's for a facilitator, only their own for
+        /// anyone else.
+        breaks: Vec<BreakView>,
     },
     /// Sessions changed.
     SessionsChanged {
@@ -152,7 +156,14 @@ pub(crate) fn derive(w: &Workshop, viewer: &Viewer, before: &[ChangeHash]) -> Ve
         };
         let Some(id) = id else { continue };
         match collection {
-            "meta" => t.meta = true,
+            "meta" => {
+                t.meta = true;
+                // Who facilitates decides whose breaks a person sees (and each participant's
+                // `facilitator` flag).
+                if id == "facilitators" {
+                    t.participants = true;
+                }
+            }
             "ground_rules" => t.ground_rules = true,
             // A person's dots live in their own votes map: a vote changes a note's totals.
             "participants" if patch.path.get(2).and_then(|(_, p)| key(p)) == Some("votes") => {
@@ -223,6 +234,7 @@ fn collect(w: &Workshop, viewer: &Viewer, mut t: Touched) -> Vec<Event> {
         events.push(Event::ParticipantsChanged {
             participants: w.participants(),
             participation: w.participation(),
+            breaks: w.breaks(viewer),
         });
     }
     if t.sessions {

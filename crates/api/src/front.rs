@@ -68,6 +68,40 @@ pub enum Request {
         #[ts(type = "string")]
         workshop: WorkshopId,
     },
+    /// The agreed values document in one format, to save or download. Reply: `exported`.
+    Export {
+        /// The workshop.
+        #[ts(type = "string")]
+        workshop: WorkshopId,
+        /// Which format.
+        format: ExportFormat,
+    },
+    /// How this laptop keeps the workshop in step away from the room: a shared folder, a sync
+    /// server. Reply: `away`.
+    Away {
+        /// The workshop.
+        #[ts(type = "string")]
+        workshop: WorkshopId,
+    },
+    /// Syncs the workshop through a shared folder on this laptop, or stops (`None`)
+    /// (the laptop's own person only). Reply: `away`.
+    SetFolder {
+        /// The workshop.
+        #[ts(type = "string")]
+        workshop: WorkshopId,
+        /// The folder's full path.
+        folder: Option<String>,
+    },
+    /// Syncs the workshop through an automerge-repo sync server (`ws://host:port`), or stops
+    /// (`None`) (the laptop's own person only). Such a server can read the workshop. Reply:
+    /// `away`.
+    SetSyncServer {
+        /// The workshop.
+        #[ts(type = "string")]
+        workshop: WorkshopId,
+        /// The server's address.
+        url: Option<String>,
+    },
     /// A command for one workshop. Reply: `workshop`. Its changes arrive as notices.
     Workshop {
         /// The workshop.
@@ -110,6 +144,52 @@ pub enum FrontReply {
         /// The reply.
         reply: Reply,
     },
+    /// An exported document.
+    Exported {
+        /// A file name to suggest (the workshop's title and the format's extension).
+        file_name: String,
+        /// Its media type (`application/pdf`).
+        media_type: String,
+        /// The file's bytes, base64.
+        base64: String,
+    },
+    /// How the workshop is kept in step away from the room.
+    Away(AwayView),
+}
+
+/// A format the agreed values document can be exported in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export_to = "ExportFormat.ts")]
+pub enum ExportFormat {
+    /// A tagged, accessible PDF.
+    Pdf,
+    /// A Word document.
+    Docx,
+    /// One accessible web page.
+    Html,
+    /// The easy-read version, as a web page in large type.
+    EasyRead,
+    /// Markdown.
+    Markdown,
+    /// The data, as JSON.
+    Json,
+}
+
+/// How a workshop is kept in step away from the room, on this laptop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export_to = "AwayView.ts")]
+pub struct AwayView {
+    /// Whether this window may change these (the laptop's own person; not a phone).
+    pub can_change: bool,
+    /// The shared folder it syncs through, if any.
+    pub folder: Option<String>,
+    /// What went wrong with the folder last time, in plain English.
+    pub folder_problem: Option<String>,
+    /// The sync server it syncs through, if any.
+    pub server: Option<String>,
+    /// Whether the sync server is connected now.
+    pub server_connected: bool,
 }
 
 /// Which kind of window this is.

@@ -25,7 +25,8 @@ mod service;
 pub use command::Command;
 pub use event::Event;
 pub use front::{
-    ConnectionView, Door, FrontReply, InviteView, NearbyLaptop, Notice, Request, SyncState, WorkshopSummary,
+    AwayView, ConnectionView, Door, ExportFormat, FrontReply, InviteView, NearbyLaptop, Notice, Request,
+    SyncState, WorkshopSummary,
 };
 pub use reply::{ApiError, CatchUpLine, Reply, Snapshot};
 pub use service::{AnonymousEntry, Local, WorkshopService};

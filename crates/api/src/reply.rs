@@ -1,8 +1,9 @@
 //! Replies and errors.
 
 use commonground_workshop::{
-    ActionView, BoardView, CatchUpItem, ChallengeId, ChallengeView, GroundRuleView, MetaView, ParticipantId,
-    ParticipantView, Participation, RoundOutcome, SessionReflections, SessionView, ValueView, WorkshopError,
+    ActionView, BoardView, BreakView, CatchUpItem, ChallengeId, ChallengeView, GroundRuleView, MetaView,
+    ParticipantId, ParticipantView, Participation, RoundOutcome, SessionReflections, SessionView, ValueView,
+    WorkshopError,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -65,12 +66,15 @@ pub struct CatchUpLine {
 pub struct Snapshot {
     /// Who this person is here, if they have joined.
     pub me: Option<ParticipantId>,
-    /// Title, purpose, phase, timer.
+    /// Title, purpose, phase, timer, go-round.
     pub meta: MetaView,
     /// The ground rules.
     pub ground_rules: Vec<GroundRuleView>,
     /// Everyone here.
     pub participants: Vec<ParticipantView>,
+    /// Who has quietly asked for a break: everyone's for a facilitator, only their own for
+    /// anyone else.
+    pub breaks: Vec<BreakView>,
     /// Sessions.
     pub sessions: Vec<SessionView>,
     /// The board.

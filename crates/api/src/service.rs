@@ -124,6 +124,7 @@ impl WorkshopService {
             meta: w.meta(),
             ground_rules: w.ground_rules(),
             participants: w.participants(),
+            breaks: w.breaks(&viewer),
             sessions: w.sessions(),
             board: w.board(&viewer),
             challenges: w.challenges(&viewer),
@@ -201,6 +202,12 @@ impl WorkshopService {
             C::PauseTimer => done(self.workshop.pause_timer(now, self.me()?)),
             C::ResumeTimer => done(self.workshop.resume_timer(now, self.me()?)),
             C::ClearTimer => done(self.workshop.clear_timer(now, self.me()?)),
+            C::AskForBreak { wanted } => done(self.workshop.ask_for_break(now, self.me()?, wanted)),
+            C::ClearBreak { participant } => done(self.workshop.clear_break(now, self.me()?, participant)),
+            C::StartGoRound { order } => done(self.workshop.start_go_round(now, self.me()?, &order)),
+            C::NextInGoRound => done(self.workshop.next_in_go_round(now, self.me()?)),
+            C::PassInGoRound => done(self.workshop.pass_in_go_round(now, self.me()?)),
+            C::EndGoRound => done(self.workshop.end_go_round(now, self.me()?)),
             C::SetVoteBudget { budget } => done(self.workshop.set_vote_budget(now, self.me()?, budget)),
             C::AddGroundRule { text } => {
                 created(self.workshop.add_ground_rule(now, self.me()?, rng, &text)?.to_string())

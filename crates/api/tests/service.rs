@@ -271,3 +271,145 @@ fn the_json_wire_format_is_stable() {
         r#"{"kind":"facilitator_only","message":"Only the facilitator can do that. You could ask them, or ask to be a facilitator too."}"#
     );
 }
+
+/// Another laptop that starts from this one's workshop, with nobody joined on it yet.
+fn another_laptop(from: &Laptop, rng: &mut ChaCha8Rng) -> Laptop {
+    let w = from.service.workshop().fork(random_actor(rng));
+    Laptop { service: WorkshopService::new(w, Local::default()) }
+}
+
+fn joined(laptop: &mut Laptop, rng: &mut ChaCha8Rng, name: &str) -> ParticipantId {
+    match laptop.run(rng, Command::Join { name: name.into(), colour: Colour::Leaf }).unwrap() {
+        Reply::Joined { participant } => participant,
+        other => panic!("expected joined, got {other:?}"),
+    }
+}
+
+fn breaks_in(events: &[Event]) -> Vec<ParticipantId> {
+    let changed: Vec<&Vec<BreakView>> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ParticipantsChanged { breaks, .. } => Some(breaks),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changed.len(), 1, "one ParticipantsChanged expected: {events:?}");
+    changed[0].iter().map(|b| b.participant).collect()
+}
+
+#[test]
+fn a_break_is_shown_only_to_facilitators_and_the_person_who_asked() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let (mut fac, mut sam) = room(&mut rng);
+    let mut kim = another_laptop(&fac, &mut rng);
+    let sam_id = joined(&mut sam, &mut rng, "Sam");
+    let kim_id = joined(&mut kim, &mut rng, "Kim");
+    fac.receive_from(&mut sam);
+    fac.receive_from(&mut kim);
+    sam.receive_from(&mut fac);
+    kim.receive_from(&mut fac);
+
+    kim.run(&mut rng, Command::AskForBreak { wanted: true }).unwrap();
+    sam.run(&mut rng, Command::AskForBreak { wanted: true }).unwrap();
+    // The facilitator's laptop hears of both, as a participants change carrying the breaks.
+    assert_eq!(breaks_in(&fac.receive_from(&mut kim)), [kim_id]);
+    let mut all = breaks_in(&fac.receive_from(&mut sam));
+    all.sort();
+    let mut both = vec![sam_id, kim_id];
+    both.sort();
+    assert_eq!(all, both);
+    // Kim's laptop gets the event when Sam's request arrives, but sees only her own break.
+    assert_eq!(breaks_in(&kim.receive_from(&mut sam)), [kim_id]);
+
+    let mut in_snapshot: Vec<ParticipantId> =
+        fac.service.snapshot().breaks.iter().map(|b| b.participant).collect();
+    in_snapshot.sort();
+    assert_eq!(in_snapshot, both);
+    assert_eq!(sam.service.snapshot().breaks.iter().map(|b| b.participant).collect::<Vec<_>>(), [sam_id]);
+    assert!(another_laptop(&fac, &mut rng).service.snapshot().breaks.is_empty(), "not joined: none");
+
+    // Only a facilitator says "seen, thanks"; Sam's laptop hears his break has been cleared.
+    let err = sam.run(&mut rng, Command::ClearBreak { participant: kim_id }).unwrap_err();
+    assert_eq!(err.kind, "facilitator_only");
+    assert_eq!(fac.run(&mut rng, Command::ClearBreak { participant: sam_id }).unwrap(), Reply::Done);
+    assert!(breaks_in(&sam.receive_from(&mut fac)).is_empty());
+    assert_eq!(fac.service.snapshot().breaks.iter().map(|b| b.participant).collect::<Vec<_>>(), [kim_id]);
+
+    // Handing Sam the facilitator role shows him everyone's breaks straight away.
+    fac.run(&mut rng, Command::SetFacilitator { participant: sam_id, on: true }).unwrap();
+    assert_eq!(breaks_in(&sam.receive_from(&mut fac)), [kim_id]);
+}
+
+#[test]
+fn a_go_round_flows_through_commands_and_meta_events() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let (mut fac, mut sam) = room(&mut rng);
+    let mut kim = another_laptop(&fac, &mut rng);
+    let sam_id = joined(&mut sam, &mut rng, "Sam");
+    joined(&mut kim, &mut rng, "Kim");
+    fac.receive_from(&mut sam);
+    fac.receive_from(&mut kim);
+    sam.receive_from(&mut fac);
+    kim.receive_from(&mut fac);
+    let fac_id = fac.service.local().participant.unwrap();
+
+    let go_round = |events: &[Event]| -> Option<GoRoundView> {
+        match events {
+            [Event::MetaChanged { meta }] => meta.go_round.clone(),
+            other => panic!("expected one MetaChanged, got {other:?}"),
+        }
+    };
+
+    let err = sam.run(&mut rng, Command::StartGoRound { order: vec![sam_id] }).unwrap_err();
+    assert_eq!(err.kind, "facilitator_only");
+    let err = fac.run(&mut rng, Command::NextInGoRound).unwrap_err();
+    assert_eq!(err.kind, "no_go_round");
+    let err = fac.run(&mut rng, Command::StartGoRound { order: vec![] }).unwrap_err();
+    assert_eq!(err.kind, "go_round_order");
+    assert_eq!(
+        fac.run(&mut rng, Command::StartGoRound { order: vec![sam_id, fac_id] }).unwrap(),
+        Reply::Done
+    );
+    let started = go_round(&sam.receive_from(&mut fac)).unwrap();
+    assert_eq!((started.order, started.turn), (vec![sam_id, fac_id], 0));
+    kim.receive_from(&mut fac);
+
+    // Sam passes from his own laptop: the facilitator's laptop moves on to her turn.
+    assert_eq!(sam.run(&mut rng, Command::PassInGoRound).unwrap(), Reply::Done);
+    let passed = go_round(&fac.receive_from(&mut sam)).unwrap();
+    assert_eq!((passed.turn, passed.passed), (1, vec![sam_id]));
+    let err = kim.run(&mut rng, Command::PassInGoRound).unwrap_err();
+    assert_eq!(err.kind, "not_in_go_round");
+
+    fac.run(&mut rng, Command::NextInGoRound).unwrap();
+    assert_eq!(go_round(&sam.receive_from(&mut fac)).unwrap().turn, 2);
+    assert_eq!(sam.service.snapshot().meta.go_round.unwrap().turn, 2);
+    let err = sam.run(&mut rng, Command::EndGoRound).unwrap_err();
+    assert_eq!(err.kind, "facilitator_only");
+    fac.run(&mut rng, Command::EndGoRound).unwrap();
+    assert_eq!(go_round(&sam.receive_from(&mut fac)), None);
+}
+
+#[test]
+fn the_new_commands_have_a_stable_wire_format() {
+    // Phones and laptops send exactly this JSON.
+    let id = "6f1c2e2a-8d9b-4c1a-9e55-0b7f6a1d2c3e";
+    let cases = [
+        (r#"{"type":"ask_for_break","wanted":true}"#.to_owned(), Command::AskForBreak { wanted: true }),
+        (
+            format!(r#"{{"type":"clear_break","participant":"{id}"}}"#),
+            Command::ClearBreak { participant: id.parse().unwrap() },
+        ),
+        (
+            format!(r#"{{"type":"start_go_round","order":["{id}"]}}"#),
+            Command::StartGoRound { order: vec![id.parse().unwrap()] },
+        ),
+        (r#"{"type":"next_in_go_round"}"#.to_owned(), Command::NextInGoRound),
+        (r#"{"type":"pass_in_go_round"}"#.to_owned(), Command::PassInGoRound),
+        (r#"{"type":"end_go_round"}"#.to_owned(), Command::EndGoRound),
+    ];
+    for (json, command) in cases {
+        assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), command);
+        assert_eq!(serde_json::to_string(&command).unwrap(), json);
+    }
+}

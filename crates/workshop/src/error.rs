@@ -177,6 +177,15 @@ pub enum Refusal {
     /// A value needs at least one source note to be drafted from the board.
     #[error("That note can't be used as a source: it's private, withdrawn or not in this workshop.")]
     BadSource,
+    /// No go-round is running.
+    #[error("There's no go-round running just now. The facilitator can start one.")]
+    NoGoRound,
+    /// The person isn't in the running go-round, so has no turn to pass.
+    #[error("You're not in this go-round, so there's no turn to pass. You're welcome to just listen.")]
+    NotInGoRound,
+    /// The people chosen for a go-round can't make one.
+    #[error("{0}")]
+    GoRoundOrder(&'static str),
 }
 
 impl Refusal {
@@ -202,6 +211,9 @@ impl Refusal {
             Refusal::ChangedViewIsTheirs => "changed_view_is_theirs",
             Refusal::LastFacilitator => "last_facilitator",
             Refusal::BadSource => "bad_source",
+            Refusal::NoGoRound => "no_go_round",
+            Refusal::NotInGoRound => "not_in_go_round",
+            Refusal::GoRoundOrder(_) => "go_round_order",
         }
     }
 }

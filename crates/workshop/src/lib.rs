@@ -17,10 +17,12 @@
 #![deny(missing_docs)]
 
 mod board;
+mod breaks;
 mod catchup;
 mod challenges;
 mod doc;
 mod error;
+mod go_round;
 mod ids;
 mod keyed;
 mod kinds;
@@ -37,10 +39,12 @@ mod workshop;
 
 pub use automerge::{sync, ActorId, ChangeHash};
 pub use board::{order_between, AuthorView, BoardView, ClusterView, NewNote, NoteView, PromptView};
+pub use breaks::BreakView;
 pub use catchup::{CatchUpItem, Change};
 pub use challenges::{ChallengeView, ObjectionLink, ResponseView, Target};
 pub use doc::TextEdit;
 pub use error::{ObjectKind, Refusal, Result, WorkshopError};
+pub use go_round::GoRoundView;
 pub use ids::{
     ActionId, BehaviourId, ChallengeId, ClusterId, GroundRuleId, NoteId, ParticipantId, PromptId,
     ReflectionId, ResponseId, RoundId, SessionId, Timestamp, ValueId, WorkshopId,

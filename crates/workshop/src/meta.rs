@@ -23,7 +23,7 @@ pub const DEFAULT_GROUND_RULES: &[&str] = &[
 /// How many dots each person has to vote with, unless the facilitator changes it.
 pub const DEFAULT_VOTE_BUDGET: u32 = 5;
 
-/// The workshop's title, purpose, phase and timer, as everyone sees them.
+/// The workshop's title, purpose, phase, timer and go-round, as everyone sees them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MetaView {
@@ -41,6 +41,8 @@ pub struct MetaView {
     pub vote_budget: u32,
     /// The facilitators (a role that can be handed on, not a rank).
     pub facilitators: Vec<ParticipantId>,
+    /// The go-round, while one is running: whose turn it is and who has passed.
+    pub go_round: Option<crate::GoRoundView>,
 }
 
 /// The shared timer. The UI counts down from `ends_at` with its own clock.
@@ -168,7 +170,7 @@ fn timer<R: ReadDoc + ?Sized>(doc: &R, meta: &ObjId) -> TimerView {
 }
 
 impl Workshop {
-    /// The title, purpose, phase and timer.
+    /// The title, purpose, phase, timer and go-round.
     pub fn meta(&self) -> MetaView {
         let meta = meta_obj(&self.doc).ok();
         let read_text = |k| meta.as_ref().and_then(|m| doc::text(&self.doc, m, k)).unwrap_or_default();
@@ -182,6 +184,7 @@ impl Workshop {
             timer: meta.as_ref().map_or(TimerView::Off, |m| timer(&self.doc, m)),
             vote_budget: vote_budget(&self.doc),
             facilitators: facilitators(&self.doc),
+            go_round: crate::go_round::view(&self.doc),
         }
     }
 

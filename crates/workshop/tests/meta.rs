@@ -104,6 +104,9 @@ fn every_error_message_is_plain_english_with_a_stable_kind() {
         Refusal::ChangedViewIsTheirs,
         Refusal::LastFacilitator,
         Refusal::BadSource,
+        Refusal::NoGoRound,
+        Refusal::NotInGoRound,
+        Refusal::GoRoundOrder("Please choose at least one person for the go-round."),
     ];
     for r in refusals {
         let message = r.to_string();

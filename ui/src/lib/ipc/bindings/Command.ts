@@ -79,7 +79,19 @@ phase: Phase, } | { "type": "start_timer",
 /**
  * How long, in milliseconds.
  */
-duration_ms: number, } | { "type": "pause_timer" } | { "type": "resume_timer" } | { "type": "clear_timer" } | { "type": "set_vote_budget", 
+duration_ms: number, } | { "type": "pause_timer" } | { "type": "resume_timer" } | { "type": "clear_timer" } | { "type": "ask_for_break", 
+/**
+ * Whether you would like a break.
+ */
+wanted: boolean, } | { "type": "clear_break", 
+/**
+ * Who asked.
+ */
+participant: ParticipantId, } | { "type": "start_go_round", 
+/**
+ * Who speaks, in turn.
+ */
+order: Array<ParticipantId>, } | { "type": "next_in_go_round" } | { "type": "pass_in_go_round" } | { "type": "end_go_round" } | { "type": "set_vote_budget", 
 /**
  * Dots per person.
  */
