@@ -88,3 +88,11 @@ if [ ! -f "$ui_dir/node_modules/.package-lock.json" ] || [ "$ui_dir/package-lock
   say "Installing the UI's packages (npm ci)"
   (cd "$ui_dir" && npm ci --no-audit --no-fund)
 fi
+
+# The stock JS automerge-repo sync server (and a JS peer) for the interop test in
+# crates/node/tests/sync_server.rs. No install scripts: its native CBOR add-on is optional.
+sync_dir="$(dirname "$ui_dir")/tests/sync-server"
+if [ ! -f "$sync_dir/node_modules/.package-lock.json" ] || [ "$sync_dir/package-lock.json" -nt "$sync_dir/node_modules/.package-lock.json" ]; then
+  say "Installing the JS sync server used by the interop test (npm ci)"
+  (cd "$sync_dir" && npm ci --no-audit --no-fund --ignore-scripts)
+fi

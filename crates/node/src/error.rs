@@ -84,6 +84,9 @@ pub enum NodeError {
          You can still connect by typing the facilitator's address."
     )]
     Discovery(String),
+    /// A sync server address that can't be used.
+    #[error("Common Ground can't use that sync server address: {0}.")]
+    SyncServerAddress(String),
 }
 
 impl NodeError {
@@ -103,6 +106,7 @@ impl NodeError {
             NodeError::NotSaved(_) => "not_saved",
             NodeError::Stopped => "stopped",
             NodeError::Discovery(_) => "discovery",
+            NodeError::SyncServerAddress(_) => "sync_server_address",
         }
     }
 

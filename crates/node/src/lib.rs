@@ -20,6 +20,14 @@
 //! secret, with samod syncing over it; the wire format, the limits and what is bound to what
 //! are in the `net` module docs (`src/net/mod.rs`).
 //!
+//! # From home
+//!
+//! Besides laptops meeting again, a workshop can carry on through a shared folder
+//! ([`Node::sync_folder`]: sealed change files, the folder sees only ciphertext) or through a
+//! stock automerge-repo sync server an organisation already runs ([`Node::sync_server`]:
+//! samod's own wire protocol over a plain `ws://` WebSocket; the server can read the one
+//! workshop it is given and is given no other; see `src/server.rs`).
+//!
 //! # Acknowledged means durable
 //!
 //! [`Node::with_service`] and [`Node::dispatch`] return only after samod has handed every
@@ -72,6 +80,7 @@ mod local;
 mod net;
 mod node;
 mod repo;
+mod server;
 mod storage;
 
 pub use discovery::{
@@ -88,3 +97,4 @@ pub use net::{
     SyncProblem, SyncStatus, MAX_JOINS_PER_IP, NONCE_LEN, PREAMBLE_JOIN, PREAMBLE_SYNC, SYNC_PREAMBLE_LEN,
 };
 pub use node::{Dispatched, Node};
+pub use server::{workshop_automerge_url, ServerSync};

@@ -135,6 +135,8 @@ pub struct Node {
     device: DeviceSecret,
     open: Mutex<HashMap<WorkshopId, Arc<OpenWorkshop>>>,
     net: Net,
+    /// The share policy's state (shared with `net`): sync servers are granted through it too.
+    access: SyncAccess,
     /// Held until samod has stopped.
     lock: Option<File>,
 }
@@ -176,14 +178,33 @@ impl Node {
         let storage = DurableStorage::new(layout.clone(), SamodKeys);
         let access = SyncAccess::default();
         let repo = DocRepo::open(storage.clone(), access.clone()).await?;
-        let net = Net::new(layout.clone(), repo.clone(), &device, access);
+        let net = Net::new(layout.clone(), repo.clone(), &device, access.clone());
         tracing::info!(workshops = storage.workshop_ids().len(), "node open");
-        Ok(Self { layout, storage, repo, device, open: Mutex::new(HashMap::new()), net, lock: Some(lock) })
+        Ok(Self {
+            layout,
+            storage,
+            repo,
+            device,
+            open: Mutex::new(HashMap::new()),
+            net,
+            access,
+            lock: Some(lock),
+        })
     }
 
     /// The network side.
     pub(crate) fn net(&self) -> &Net {
         &self.net
+    }
+
+    /// samod.
+    pub(crate) fn repo(&self) -> &DocRepo {
+        &self.repo
+    }
+
+    /// Which samod peer may sync which workshop.
+    pub(crate) fn access(&self) -> &SyncAccess {
+        &self.access
     }
 
     /// Starts reporting changes from other laptops to an open workshop as node events, and

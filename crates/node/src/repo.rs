@@ -72,6 +72,16 @@ pub(crate) fn document_id(id: WorkshopId) -> Result<DocumentId> {
     DocumentId::try_from(id.as_uuid().as_bytes().to_vec()).map_err(|_| NodeError::WorkshopNotFound(id))
 }
 
+/// The automerge-repo URL of a workshop's document (`automerge:` and the base58check of its
+/// 16 bytes), as JS automerge-repo peers and sync servers name it.
+pub(crate) fn automerge_url(id: WorkshopId) -> String {
+    match document_id(id) {
+        Ok(doc) => format!("automerge:{doc}"),
+        // Any 16 bytes make a document id.
+        Err(_) => String::new(),
+    }
+}
+
 /// How samod's storage keys name documents.
 #[derive(Debug)]
 pub(crate) struct SamodKeys;
@@ -283,7 +293,10 @@ pub(crate) struct Link {
     pub(crate) outgoing: Pin<Box<dyn Sink<Vec<u8>, Error = io::Error> + Send>>,
     /// The samod peer id the other laptop announced inside the authenticated channel: samod
     /// closes the connection if its handshake claims any other (`with_expected_peer_id`).
-    pub(crate) remote_peer: String,
+    /// `None` for a sync server, which nothing authenticates: samod takes the peer id its
+    /// handshake claims, and the share policy allows that id only what the dialler granted
+    /// it on seeing the handshake (see `crate::server`).
+    pub(crate) remote_peer: Option<String>,
 }
 
 /// Why a [`LinkDialer`] couldn't connect.
@@ -326,7 +339,11 @@ impl Dialer for SamodDialer {
 }
 
 fn transport(link: Link) -> Transport {
-    Transport::new(link.incoming, link.outgoing).with_expected_peer_id(PeerId::from_string(link.remote_peer))
+    let transport = Transport::new(link.incoming, link.outgoing);
+    match link.remote_peer {
+        Some(peer) => transport.with_expected_peer_id(PeerId::from_string(peer)),
+        None => transport,
+    }
 }
 
 /// A dialer registered with samod, reconnecting with backoff until dropped.

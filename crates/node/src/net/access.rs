@@ -8,6 +8,12 @@
 //! turned away before samod sees it). samod binds the connection to the peer id announced
 //! inside the channel with `with_expected_peer_id`, so the chain is: device key (Noise) →
 //! peer id (our hello, inside Noise) → samod's handshake (must claim that id) → this policy.
+//!
+//! A sync server (`crate::server`) is the other kind of owner: nothing authenticates it
+//! beyond having dialled its address, so its peer id is the one its handshake claims, and it
+//! is allowed exactly the one workshop it was set up for. A peer id belongs to one owner at a
+//! time whichever kind it is, so a server can't borrow a laptop's peer id to reach that
+//! laptop's workshops, and a laptop can't borrow a server's.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,12 +22,21 @@ use commonground_protocol::DevicePublicKey;
 use commonground_workshop::WorkshopId;
 use tokio::sync::watch;
 
+/// Who a live peer id belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Owner {
+    /// A laptop, authenticated by its device key.
+    Device(DevicePublicKey),
+    /// A sync server, known only by the address this laptop dialled (without any secret).
+    Server(String),
+}
+
 #[derive(Default)]
 struct Inner {
     /// Live channels per (peer id, workshop).
     live: HashMap<(String, WorkshopId), usize>,
-    /// The device each live peer id belongs to.
-    owners: HashMap<String, (DevicePublicKey, usize)>,
+    /// The owner of each live peer id.
+    owners: HashMap<String, (Owner, usize)>,
     /// samod's subscriptions, told when a decision changes.
     watchers: HashMap<(String, WorkshopId), watch::Sender<bool>>,
 }
@@ -64,12 +79,23 @@ impl SyncAccess {
     /// Records a live channel: `peer`, authenticated as `device`, for `workshop`. Refused
     /// (`false`) if another device already uses that peer id.
     pub(crate) fn grant(&self, workshop: WorkshopId, peer: &str, device: DevicePublicKey) -> bool {
+        self.grant_to(workshop, peer, Owner::Device(device))
+    }
+
+    /// Records a live connection to a sync server: `peer`, the id its handshake claimed on a
+    /// connection this laptop dialled to `server` (an address without secrets), for
+    /// `workshop`. Refused (`false`) if a laptop or another server already uses that peer id.
+    pub(crate) fn grant_server(&self, workshop: WorkshopId, peer: &str, server: &str) -> bool {
+        self.grant_to(workshop, peer, Owner::Server(server.to_owned()))
+    }
+
+    fn grant_to(&self, workshop: WorkshopId, peer: &str, claimant: Owner) -> bool {
         let mut inner = lock(&self.inner);
         match inner.owners.get_mut(peer) {
-            Some((owner, _)) if *owner != device => return false,
+            Some((owner, _)) if *owner != claimant => return false,
             Some((_, count)) => *count += 1,
             None => {
-                inner.owners.insert(peer.to_owned(), (device, 1));
+                inner.owners.insert(peer.to_owned(), (claimant, 1));
             }
         }
         let key = (peer.to_owned(), workshop);
@@ -139,5 +165,16 @@ mod tests {
         access.revoke(w, "peer-1");
         assert!(!*rx.borrow_and_update());
         assert!(access.grant(other, "peer-1", b), "free again once the first device has gone");
+
+        // Guards a server borrowing a laptop's peer id (and the other way round).
+        assert!(!access.grant_server(w, "peer-1", "127.0.0.1:3030"));
+        assert!(!*access.subscribe(w, "peer-1").borrow());
+        assert!(access.grant_server(w, "server-1", "127.0.0.1:3030"));
+        assert!(*access.subscribe(w, "server-1").borrow());
+        assert!(!*access.subscribe(other, "server-1").borrow(), "only the server's workshop");
+        assert!(!access.grant(other, "server-1", a));
+        assert!(!access.grant_server(other, "server-1", "10.0.0.9:3030"), "nor another server");
+        access.revoke(w, "server-1");
+        assert!(!*access.subscribe(w, "server-1").borrow());
     }
 }

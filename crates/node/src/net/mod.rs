@@ -95,6 +95,10 @@
 //!   workshop's document only with peer ids carried by a live channel for that workshop, and
 //!   a peer id belongs to one device key at a time (a second device claiming it is refused),
 //!   so one workshop's member can't fetch another workshop's document by naming its id.
+//! - **Sync servers** (`crate::server`) are outside all this: no device key, no Noise. A
+//!   server's peer id is the one its handshake claims on a connection this laptop dialled, and
+//!   it is allowed only the workshop it was set up for; a peer id can't be both a laptop's
+//!   and a server's ([`SyncAccess`]).
 //! - **Not bound:** samod's gossip (ephemeral messages keep their original author's peer id,
 //!   which no transport authenticates), and which *participant* wrote a change: any member
 //!   can write anything to the document. The device key only proves which laptop is at the
@@ -738,7 +742,7 @@ fn start_channel(
         // It ended before it was recorded: forget it now, as `on_end` has already run.
         shared.unregister(id);
     }
-    Ok(Link { incoming: running.incoming.boxed(), outgoing: Box::pin(running.sink), remote_peer: peer })
+    Ok(Link { incoming: running.incoming.boxed(), outgoing: Box::pin(running.sink), remote_peer: Some(peer) })
 }
 
 /// One code join in progress from an IP address; released on drop.
