@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/commonground/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Tests that need something installed (the JS sync server) fail rather than skip under CI.
+export CI="${CI:-true}"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -60,6 +62,8 @@ step "UI: type checks and unit tests (ui/)"
 (cd ui && npm run check && npm run test:unit)
 
 step "UI in a real browser: two people through the web front door, keyboard only, axe-core on every screen"
+# tests/browser.mjs: joining, the board, reconnecting, small screens. tests/together.mjs:
+# challenges, values by consent, reflection, catching up, everyone's voice, export, from home.
 # Against the real thing: the CLI's `serve --web` and Debian's Chromium. Screenshots are kept.
 cargo build --locked -q -p commonground-cli
 export CG_ARTIFACTS="${CG_ARTIFACTS:-$CARGO_TARGET_DIR/artifacts}"

@@ -40,7 +40,8 @@ fn main() -> ExitCode {
         .plugin(single_instance(&data_dir, overridden))
         .menu(menu::build)
         .on_menu_event(menu::on_event)
-        .invoke_handler(tauri::generate_handler![bridge::request])
+        .plugin(tauri_plugin_dialog::init())
+        .invoke_handler(tauri::generate_handler![bridge::request, bridge::save_export, bridge::choose_folder])
         .setup(move |app| {
             let mut config = AppConfig::desktop(data_dir);
             // Phones are served the same UI files as this window.

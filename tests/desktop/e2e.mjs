@@ -6,7 +6,7 @@
 // CG_WORK (a fresh scratch folder).
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Window, startDriver, until, sleep, track, killAll } from './wd.mjs';
@@ -17,6 +17,7 @@ const artifacts = must('CG_ARTIFACTS');
 const work = must('CG_WORK');
 const appData = join(work, 'laptop-1');
 const cliData = join(work, 'laptop-2');
+const saved = join(work, 'saved');
 mkdirSync(artifacts, { recursive: true });
 
 const FACILITATOR = 'Ali';
@@ -31,7 +32,15 @@ let window;
 let failed = false;
 try {
   const log = openSync(join(artifacts, 'desktop-e2e-app.log'), 'w');
-  await startDriver({ port: 4600, nativePort: 4601, env: { COMMONGROUND_DATA: appData }, log });
+  // COMMONGROUND_SAVE_TO stands in for the native save and folder dialogs (WebDriver can't
+  // press their buttons); COMMONGROUND_CLI is the program the app asks to typeset PDFs.
+  mkdirSync(saved, { recursive: true });
+  await startDriver({
+    port: 4600,
+    nativePort: 4601,
+    env: { COMMONGROUND_DATA: appData, COMMONGROUND_SAVE_TO: saved, COMMONGROUND_CLI: cli },
+    log,
+  });
   window = await Window.open({ port: 4600, application: app });
   // The page names the screen in its title ("Welcome – Common Ground"); the window itself is
   // "Common Ground" (tauri.conf.json), checked with xwininfo where it is installed.
@@ -117,6 +126,24 @@ try {
   execFileSync('import', ['-window', 'root', join(artifacts, 'desktop-e2e-3-screen.png')]);
   step(`screenshots in ${artifacts} (${shot})`);
   serve.stdin.end();
+
+  // The values document as a PDF, through the save command (the PDF typeset by the CLI).
+  await window.click(await window.waitRole('button', 'Export'));
+  await window.waitRole('heading', 'Export the values document');
+  await window.click(await window.waitRole('button', /^Save/));
+  await window.waitText('Saved to', 60000);
+  const pdf = join(saved, 'living-well-design-team-values.pdf');
+  if (!existsSync(pdf) || readFileSync(pdf).subarray(0, 5).toString() !== '%PDF-') throw new Error(`No PDF at ${pdf}`);
+  step('exported the values document as a PDF through the window');
+  await window.screenshot(artifacts, 'desktop-e2e-4-export.png');
+
+  // Carrying on from home: the folder "chosen" in the folder dialog is used at once.
+  await window.click(await window.waitRole('button', 'From home'));
+  await window.click(await window.waitRole('button', /^Choose a folder/));
+  await window.waitText('Working. Changes go into the folder as you make them.', 30000);
+  if (!readdirSync(saved).some((f) => f.startsWith('commonground-'))) throw new Error('Nothing was written to the folder.');
+  step('syncing through a shared folder chosen in the window');
+  await window.screenshot(artifacts, 'desktop-e2e-5-from-home.png');
 } catch (e) {
   failed = true;
   console.error(`FAILED: ${e.message}`);

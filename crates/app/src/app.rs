@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use commonground_api::{ApiError, Command, Door, FrontReply, InviteView, Notice, Request, WorkshopService};
+use commonground_api::{
+    ApiError, Command, Door, ExportFormat, FrontReply, InviteView, Notice, Request, WorkshopService,
+};
+use commonground_export::ValuesDocument;
 use commonground_node::{
     local_addresses, Dispatched, FolderSync, GuestId, NetError, Node, NodeEvent, ServeHandle, SyncProblem,
 };
@@ -19,8 +22,10 @@ use rand::SeedableRng;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
+use crate::away::Away;
 use crate::doors::Doors;
 use crate::error::AppError;
+use crate::export::Exported;
 use crate::finder::{Finder, Methods};
 use crate::{connection, qr, summary};
 
@@ -107,6 +112,8 @@ struct Inner {
     /// Workshops whose last attempt to connect was refused.
     refused: Mutex<HashMap<WorkshopId, bool>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Folders and sync servers for carrying on from home.
+    away: Away,
 }
 
 impl App {
@@ -129,15 +136,15 @@ impl App {
             guests: Mutex::new(HashMap::new()),
             refused: Mutex::new(HashMap::new()),
             tasks: Mutex::new(Vec::new()),
+            away: Away::load(&config.data_dir),
         });
         let app = App { inner };
         app.listen(config.listen).await?;
         app.connect_known(&config.connect).await;
         app.start_finding(config.methods).await;
         app.forward_node_events();
-        if let Some(folder) = config.folder.clone() {
-            app.sync_through(folder);
-        }
+        app.inner.away.start_servers(&app.inner.node).await;
+        app.sync_through_folders(config.folder.clone());
         if let Some(web) = config.web {
             let assets = config.ui.clone().unwrap_or_else(default_ui);
             app.open_web(web, assets).await?;
@@ -298,41 +305,64 @@ impl App {
         });
     }
 
-    /// Syncs every workshop through a shared folder: at once, after every change here, and
-    /// every few seconds for changes arriving in the folder.
-    fn sync_through(&self, folder: PathBuf) {
+    /// Syncs workshops through shared folders: every workshop through the command line's
+    /// folder (if any), and each through the folder chosen for it in the app. At once, after
+    /// every change here, and every few seconds for changes arriving in the folders.
+    fn sync_through_folders(&self, everything: Option<PathBuf>) {
         let weak = Arc::downgrade(&self.inner);
         self.spawn(async move {
-            let mut syncs: HashMap<WorkshopId, FolderSync> = HashMap::new();
+            let mut syncs: HashMap<(WorkshopId, PathBuf), FolderSync> = HashMap::new();
             let mut watching: HashMap<WorkshopId, tokio::sync::watch::Receiver<u64>> = HashMap::new();
             loop {
                 let Some(inner) = weak.upgrade() else { return };
-                for workshop in inner.node.list_workshops() {
-                    if inner.node.key_epoch(workshop).is_none() {
-                        continue;
-                    }
+                let mut wanted: Vec<(WorkshopId, PathBuf)> = inner.away.folders();
+                if let Some(folder) = &everything {
+                    wanted.extend(inner.node.list_workshops().into_iter().map(|w| (w, folder.clone())));
+                }
+                wanted.retain(|(w, _)| inner.node.key_epoch(*w).is_some());
+                syncs.retain(|key, _| wanted.contains(key));
+                watching.retain(|w, _| wanted.iter().any(|(x, _)| x == w));
+                for (workshop, folder) in wanted {
                     if let std::collections::hash_map::Entry::Vacant(entry) = watching.entry(workshop) {
                         if let Ok(changes) = inner.node.changes(workshop).await {
                             entry.insert(changes);
                         }
                     }
-                    let sync = syncs.entry(workshop).or_insert_with(|| FolderSync::new(workshop, &folder));
-                    if let Err(e) = inner.node.sync_folder(sync).await {
-                        tracing::warn!(%workshop, error = %e, "couldn't sync through the shared folder; will try again");
+                    let sync = syncs
+                        .entry((workshop, folder.clone()))
+                        .or_insert_with(|| FolderSync::new(workshop, &folder));
+                    match inner.node.sync_folder(sync).await {
+                        Ok(_) => inner.away.folder_result(workshop, None),
+                        Err(e) => {
+                            tracing::warn!(%workshop, error = %e, "couldn't sync through the shared folder; will try again");
+                            inner.away.folder_result(workshop, Some(e.to_string()));
+                        }
                     }
                 }
+                let away = weak.clone();
                 drop(inner);
-                // Our own merges move the counter too; reading them again is cheap and finds
-                // nothing new.
-                if watching.is_empty() {
-                    tokio::time::sleep(FOLDER_POLL).await;
-                } else {
-                    let changed = futures::future::select_all(
+                let settings_changed = async move {
+                    if let Some(inner) = away.upgrade() {
+                        inner.away.changed.notified().await;
+                    }
+                };
+                // Our own merges move the counters too; reading them again is cheap and
+                // finds nothing new.
+                let changed = async {
+                    if watching.is_empty() {
+                        std::future::pending::<()>().await;
+                    }
+                    let _ = futures::future::select_all(
                         watching.values_mut().map(|w| Box::pin(w.changed())).collect::<Vec<_>>(),
-                    );
-                    let _ = tokio::time::timeout(FOLDER_POLL, changed).await;
+                    )
+                    .await;
                     // Let a burst of typing settle into one write.
                     tokio::time::sleep(Duration::from_millis(500)).await;
+                };
+                tokio::select! {
+                    () = settings_changed => {}
+                    () = changed => {}
+                    () = tokio::time::sleep(FOLDER_POLL) => {}
                 }
             }
         });
@@ -492,7 +522,28 @@ impl App {
                 let done = self.dispatch(workshop, command).await?;
                 Ok(FrontReply::Workshop { reply: done.reply? })
             }
+            Request::Export { workshop, format } => exported(self.export(workshop, format).await?),
+            Request::Away { workshop } => Ok(FrontReply::Away(self.inner.away.view(workshop, true))),
+            Request::SetFolder { workshop, folder } => {
+                self.inner.away.set_folder(node, workshop, folder.as_deref()).await?;
+                Ok(FrontReply::Away(self.inner.away.view(workshop, true)))
+            }
+            Request::SetSyncServer { workshop, url } => {
+                self.inner.away.set_server(node, workshop, url.as_deref()).await?;
+                Ok(FrontReply::Away(self.inner.away.view(workshop, true)))
+            }
         }
+    }
+
+    /// The agreed values document in one format, named for saving.
+    pub async fn export(&self, workshop: WorkshopId, format: ExportFormat) -> Result<Exported, ApiError> {
+        let doc = self
+            .inner
+            .node
+            .with_service(workshop, |service| ValuesDocument::build(service.workshop()))
+            .await
+            .map_err(node_error)?;
+        crate::export::export(doc, crate::export::format(format)).await
     }
 
     async fn refresh_discovery(&self) {
@@ -644,6 +695,14 @@ impl WebSession {
             }
             Request::Workshop { workshop: w, command } => {
                 allowed(w)?;
+                if matches!(command, Command::RemoveParticipant { .. }) {
+                    // Removing someone moves everyone else to a new key (`App::dispatch`),
+                    // which only the laptop's own person can start.
+                    return Err(ApiError::new(
+                        "laptop_only",
+                        "Removing someone can only be done on the facilitator's laptop.",
+                    ));
+                }
                 let snapshot = matches!(command, Command::GetSnapshot);
                 let mut shown = self.shown.lock().await;
                 let (now, mut rng) = (now(), os_rng()?);
@@ -668,10 +727,20 @@ impl WebSession {
                 }
                 Ok(FrontReply::Workshop { reply })
             }
+            Request::Export { workshop: w, format } => {
+                allowed(w)?;
+                exported(app.export(workshop, format).await?)
+            }
+            Request::Away { workshop: w } => {
+                allowed(w)?;
+                Ok(FrontReply::Away(app.inner.away.view(workshop, false)))
+            }
             Request::CreateWorkshop { .. }
             | Request::FindNearby
             | Request::JoinByCode { .. }
             | Request::JoinByLink { .. }
+            | Request::SetFolder { .. }
+            | Request::SetSyncServer { .. }
             | Request::Invite { .. } => Err(ApiError::new(
                 "laptop_only",
                 "That can only be done on a laptop with the Common Ground app.",
@@ -739,6 +808,15 @@ fn parse_address(text: &str) -> Result<SocketAddr, ApiError> {
         "address",
         "That doesn't look like a laptop's address. It is shown on the facilitator's screen, like 192.168.1.20:41235.",
     ))
+}
+
+fn exported(e: Exported) -> Result<FrontReply, ApiError> {
+    use base64::Engine as _;
+    Ok(FrontReply::Exported {
+        file_name: e.file_name,
+        media_type: e.media_type.to_owned(),
+        base64: base64::engine::general_purpose::STANDARD.encode(&e.bytes),
+    })
 }
 
 fn node_error(e: commonground_node::NodeError) -> ApiError {

@@ -14,9 +14,11 @@
 #![deny(missing_docs)]
 
 mod app;
+mod away;
 mod connection;
 mod doors;
 mod error;
+mod export;
 mod finder;
 mod qr;
 mod summary;
@@ -24,4 +26,5 @@ mod summary;
 pub use app::{App, AppConfig, DEFAULT_LISTEN, DEFAULT_WEB};
 pub use commonground_web::{Asset, Assets, DirAssets};
 pub use error::AppError;
+pub use export::{save_file, Exported};
 pub use finder::Methods;

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use commonground_api::{Command, Event, FrontReply, Notice, Reply, Request};
+use commonground_api::{Command, Event, ExportFormat, FrontReply, Notice, Reply, Request};
 use commonground_app::{App, AppConfig, Methods};
 use commonground_protocol::{door_id, hex, parse_hex, DoorChannel, DoorRole};
-use commonground_workshop::{Colour, WorkshopId};
+use commonground_workshop::{Colour, ParticipantId, WorkshopId};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -151,13 +151,33 @@ async fn a_phone_joins_by_first_name_and_both_see_each_others_notes() {
     let refused = refused.unwrap_err();
     assert_eq!(refused["kind"], "title");
     assert!(refused["message"].as_str().unwrap().contains("Sam"), "{refused}");
-    let joined =
-        phone.ask(&command(workshop, Command::Join { name: "Sam".into(), colour: Colour::Leaf })).await;
-    assert_eq!(joined.unwrap()["reply"]["type"], "joined");
+    let joined = phone
+        .ask(&command(workshop, Command::Join { name: "Sam".into(), colour: Colour::Leaf }))
+        .await
+        .unwrap();
+    assert_eq!(joined["reply"]["type"], "joined");
 
     // Phones can't do what only a laptop can.
     let nope = phone.ask(&Request::Invite { workshop }).await.unwrap_err();
     assert_eq!(nope["kind"], "laptop_only");
+    let nope = phone.ask(&Request::SetFolder { workshop, folder: Some("/tmp".into()) }).await.unwrap_err();
+    assert_eq!(nope["kind"], "laptop_only");
+    let nope = phone
+        .ask(&Request::SetSyncServer { workshop, url: Some("ws://127.0.0.1:9".into()) })
+        .await
+        .unwrap_err();
+    assert_eq!(nope["kind"], "laptop_only");
+    // Removing someone moves everyone to a new key, which only the laptop can start.
+    let me: ParticipantId = serde_json::from_value(joined["reply"]["participant"].clone()).unwrap();
+    let nope =
+        phone.ask(&command(workshop, Command::RemoveParticipant { participant: me })).await.unwrap_err();
+    assert_eq!(nope["kind"], "laptop_only");
+    // What they may do: see how the laptop carries on from home, and download the document.
+    let away = phone.ask(&Request::Away { workshop }).await.unwrap();
+    assert_eq!(away["can_change"], false);
+    let exported = phone.ask(&Request::Export { workshop, format: ExportFormat::Markdown }).await.unwrap();
+    assert_eq!(exported["type"], "exported");
+    assert!(exported["file_name"].as_str().unwrap().ends_with("-values.md"), "{exported}");
 
     // The laptop's person adds a note: the phone hears of it.
     let prompt = match app.request(command(workshop, Command::GetSnapshot)).await.unwrap() {

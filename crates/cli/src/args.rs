@@ -143,6 +143,16 @@ pub(crate) enum Sub {
         #[arg(long, short = 'o', value_name = "FILE")]
         output: PathBuf,
     },
+    /// Render a values document given as JSON on stdin (as `export --format json` writes it)
+    /// in another format, to a file or to stdout. The desktop app makes its PDFs this way.
+    Render {
+        /// md, html, pdf, docx, easy-read, easy-read-md or json.
+        #[arg(long, short = 'f', value_name = "FORMAT")]
+        format: commonground_export::Format,
+        /// The file to write (replaced whole, or not at all); stdout if not given.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// A colour as typed: its key (`sky`) or its plain name (`blue`), in any case.

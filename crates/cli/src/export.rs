@@ -40,13 +40,39 @@ fn parent(output: &Path) -> PathBuf {
     }
 }
 
+/// Reads a values document as JSON from stdin and renders it, to `output` or stdout.
+pub(crate) fn render_stdin(format: Format, output: Option<&Path>) -> anyhow::Result<()> {
+    use std::io::Read;
+    let mut json = String::new();
+    std::io::stdin()
+        .read_to_string(&mut json)
+        .map_err(|e| refuse("render_input", format!("Couldn't read the document from stdin ({e}).")))?;
+    let doc: ValuesDocument = serde_json::from_str(&json).map_err(|e| {
+        refuse(
+            "render_input",
+            format!("That isn't a values document as `commonground export --format json` writes it ({e})."),
+        )
+    })?;
+    match output {
+        Some(output) => save(&doc, format, output),
+        None => {
+            let rendered = render(&doc, format).map_err(|e| refuse(e.kind(), e.to_string()))?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&rendered.bytes).and_then(|()| out.flush()).map_err(|e| {
+                refuse("render_write", format!("Couldn't write the document to stdout ({e})."))
+            })?;
+            Ok(())
+        }
+    }
+}
+
 /// Renders the document and saves it, telling the person on stderr what is happening.
 pub(crate) fn save(doc: &ValuesDocument, format: Format, output: &Path) -> anyhow::Result<()> {
     if format.is_slow() {
         eprintln!("Building {}…", format.label());
     }
     let rendered = render(doc, format).map_err(|e| refuse(e.kind(), e.to_string()))?;
-    write_atomically(output, &rendered.bytes).map_err(|e| {
+    commonground_app::save_file(output, &rendered.bytes).map_err(|e| {
         refuse("export_write", format!("Couldn't save {} ({e}). Nothing was written.", output.display()))
     })?;
     let what = match rendered.pages {
@@ -64,23 +90,4 @@ fn size(bytes: usize) -> String {
     } else {
         format!("{} KB", bytes.div_ceil(1024))
     }
-}
-
-fn write_atomically(output: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = parent(output).join(format!(".{name}.{}.part", std::process::id()));
-    let written = (|| {
-        // A new file, never one already there (or a link someone left at that name).
-        let _ = std::fs::remove_file(&temp);
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, output)?;
-        // The rename itself reaches the disk only with the folder.
-        std::fs::File::open(parent(output))?.sync_all()
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
 }

@@ -179,6 +179,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             export::save(&doc?, format, &output)?;
             Ok(ExitCode::SUCCESS)
         }
+        Sub::Render { format, output } => {
+            if let Some(output) = &output {
+                export::check_output(output)?;
+            }
+            export::render_stdin(format, output.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Sub::RemoveParticipant { workshop, participant } => {
             let node = open_existing(&data).await?;
             let id = select::workshop(&node, &workshop)?;

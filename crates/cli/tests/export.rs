@@ -118,3 +118,41 @@ fn export_refusals_are_one_line_and_write_nothing() {
     assert!(err.contains("is a folder"), "{err}");
     assert!(!file.exists() && !missing.exists());
 }
+
+/// `render`: what the desktop app asks for its PDFs — a document as JSON on stdin (as `export
+/// --format json` writes it), the PDF on stdout; and a kind, one-line refusal for anything else.
+#[test]
+fn render_turns_a_document_on_stdin_into_a_pdf_on_stdout() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let id = workshop(&data);
+    let json_file = dir.path().join("values.json");
+    ok(cg(&data, &["export", &id, "--format", "json", "-o", json_file.to_str().unwrap()]));
+    let json = std::fs::read(&json_file).unwrap();
+
+    let render = |input: &[u8]| {
+        let mut child = Command::new(BIN)
+            .args(["render", "--format", "pdf"])
+            .env("RUST_LOG", "off")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = render(&json);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.starts_with(b"%PDF-"), "a PDF on stdout");
+    assert!(
+        out.stderr.is_empty() || !String::from_utf8_lossy(&out.stderr).contains('{'),
+        "no data on stderr"
+    );
+
+    let refused = render(b"{\"not\": \"a document\"}");
+    let message = fails_with_one_line(&refused);
+    assert!(message.contains("isn't a values document"), "{message}");
+    assert!(refused.stdout.is_empty());
+}

@@ -7,6 +7,10 @@ pub enum ExportError {
     /// all text reaches typst as string literals).
     #[error("Couldn't lay out the PDF ({0}). Please try another format and report this.")]
     Pdf(String),
+    /// This build leaves the PDF typesetter out (the desktop app: it asks the `commonground`
+    /// program instead).
+    #[error("This program can't make PDFs itself. Please choose another format.")]
+    PdfNotBuiltIn,
     /// The Word document could not be packed.
     #[error("Couldn't write the Word document ({0}). Please try another format and report this.")]
     Docx(String),
@@ -20,6 +24,7 @@ impl ExportError {
     pub fn kind(&self) -> &'static str {
         match self {
             ExportError::Pdf(_) => "export_pdf",
+            ExportError::PdfNotBuiltIn => "export_pdf_missing",
             ExportError::Docx(_) => "export_docx",
             ExportError::Json(_) => "export_json",
         }

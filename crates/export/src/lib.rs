@@ -19,6 +19,7 @@ mod easy_read;
 mod error;
 mod html;
 mod markdown;
+#[cfg(feature = "pdf")]
 mod pdf;
 mod words;
 
@@ -157,14 +158,21 @@ pub fn render(doc: &ValuesDocument, format: Format) -> Result<Rendered> {
         Format::EasyReadMarkdown => text(easy_read::markdown(doc) + "\n"),
         Format::Json => Ok(Rendered { bytes: serde_json::to_vec_pretty(doc)?, pages: None }),
         Format::Docx => Ok(Rendered { bytes: docx::render(doc)?, pages: None }),
+        #[cfg(feature = "pdf")]
         Format::Pdf => {
             let pdf = pdf::render(doc)?;
             Ok(Rendered { bytes: pdf.bytes, pages: Some(pdf.pages) })
         }
+        #[cfg(not(feature = "pdf"))]
+        Format::Pdf => Err(ExportError::PdfNotBuiltIn),
     }
 }
 
+/// Whether this build can make PDFs itself (the `pdf` feature).
+pub const PDF_BUILT_IN: bool = cfg!(feature = "pdf");
+
 /// The typst markup the PDF is made from (for checking and debugging the layout).
+#[cfg(feature = "pdf")]
 pub fn typst_source(doc: &ValuesDocument) -> String {
     pdf::source(doc)
 }
@@ -172,6 +180,7 @@ pub fn typst_source(doc: &ValuesDocument) -> String {
 /// Typesets plain paragraphs to a PDF with the same fonts and settings but none of the
 /// document's structure: the benchmark's baseline. Not for the app.
 #[doc(hidden)]
+#[cfg(feature = "pdf")]
 pub fn plain_pdf(paragraphs: &[String]) -> Result<Rendered> {
     let mut markup = String::from(
         "#set document(title: \"Baseline\")\n#set text(font: \"Libertinus Serif\", size: 12pt, lang: \"en\", region: \"GB\")\n#set page(paper: \"a4\", margin: 2.2cm)\n",
