@@ -284,23 +284,21 @@ impl App {
 
     async fn start_finding(&self, methods: Methods) {
         let Some(bound) = self.listen_address() else { return };
-        let finder = Finder::start(&self.inner.node, bound, methods);
+        let mut finder = Finder::start(&self.inner.node, bound, methods);
+        let found = finder.take_found();
         *self.inner.finder.lock().await = Some(finder);
+        let Some(mut found) = found else { return };
         let weak = Arc::downgrade(&self.inner);
+        // The finder is locked only to dial what was found, never while waiting for it:
+        // every command from this laptop's person refreshes the finder's announcements.
         self.spawn(async move {
-            loop {
+            while let Some(discovered) = found.recv().await {
                 let Some(inner) = weak.upgrade() else { return };
                 let mut finder = inner.finder.lock().await;
-                let Some(running) = finder.as_mut() else { return };
-                // Wait for the next laptop with the finder's lock released every second, so
-                // `nearby` can read it.
-                let found = tokio::time::timeout(Duration::from_secs(1), running.next()).await;
-                if let Ok(found) = found {
-                    running.dial(&inner.node, found).await;
+                if let Some(running) = finder.as_mut() {
+                    running.dial(&inner.node, discovered).await;
                 }
                 drop(finder);
-                drop(inner);
-                tokio::task::yield_now().await;
             }
         });
     }

@@ -107,15 +107,10 @@ impl Finder {
             .collect()
     }
 
-    /// The next laptop found; never resolves if discovery isn't running.
-    pub(crate) async fn next(&mut self) -> Discovered {
-        if let Some(found) = &mut self.found {
-            if let Some(discovered) = found.recv().await {
-                return discovered;
-            }
-            self.found = None;
-        }
-        std::future::pending().await
+    /// The laptops found, as they are found (once: the caller keeps them). `None` if
+    /// discovery isn't running.
+    pub(crate) fn take_found(&mut self) -> Option<mpsc::Receiver<Discovered>> {
+        self.found.take()
     }
 
     /// Keeps a connection to a laptop found, at each of its addresses this laptop can use.
