@@ -92,7 +92,10 @@ async function measure(name, data, title, waitFor) {
     const shot = `desktop-bench-${rows.length + 1}.png`;
     execFileSync('import', ['-window', 'root', join(artifacts, shot)], { timeout: 30000 });
     const m = pss();
-    console.log(`${name}: ${(m.total / 1024).toFixed(1)} MiB (screenshot ${shot})`);
+    // A big board shows a page of notes per list (ui/src/components/NoteList.svelte) while
+    // the page holds them all: say how many cards were on screen when measured.
+    const cards = await window.run('return document.querySelectorAll("[data-note-id]").length;');
+    console.log(`${name}: ${(m.total / 1024).toFixed(1)} MiB, ${cards} note cards on screen (screenshot ${shot})`);
     return { name, ...m };
   } finally {
     if (window) await window.quit();

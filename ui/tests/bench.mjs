@@ -5,7 +5,13 @@
 //     notice reaching the page (window.__cgLastNoticeAt, set by the IPC layer) to that note's
 //     text changing in the DOM (a MutationObserver). Also checks that nothing else changed.
 // (b) full re-render: the page reloaded; time from the snapshot's frame arriving to the last
-//     DOM change of the board being built from it (all notes on screen).
+//     DOM change of the board being built from it. All the notes are read into the page's
+//     model, but a big board puts only the first page of each list on screen
+//     (components/NoteList.svelte: 40 a list, so 160 cards here, not 2,000): this is what a
+//     person opening the workshop waits for, not a render of every card.
+// (c) "Show all": after each reload, the time from pressing one area's "Show all" button to
+//     its last DOM change (the other 460 cards of that area): the cost of asking for
+//     everything at once.
 //
 // Prints a table; the target for (a) is under 16 ms (one frame).
 
@@ -16,6 +22,9 @@ const NOTES = Number(process.env.BENCH_NOTES ?? 2000);
 const EDITS = Number(process.env.BENCH_EDITS ?? 30);
 const RELOADS = Number(process.env.BENCH_RELOADS ?? 5);
 const AREAS = 4;
+// The notes each list shows before "Show more" (PAGE in components/NoteList.svelte).
+const PAGE = 40;
+const SHOWN = AREAS * Math.min(PAGE, Math.ceil(NOTES / AREAS));
 
 function stats(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -83,7 +92,10 @@ try {
   // Opens the workshop (the page remembers it for reloads).
   await page.goto(server.owner);
   await page.getByRole('button', { name: /^Open/ }).click();
-  await page.waitForFunction((n) => document.querySelectorAll('[data-note-id]').length === n, NOTES, { timeout: 120000 });
+  await page.waitForFunction((n) => document.querySelectorAll('[data-note-id]').length === n, SHOWN, { timeout: 120000 });
+  // The notes edited below are ones on screen (the first page of each area).
+  const rendered = await page.evaluate(() => [...document.querySelectorAll('[data-note-id]')].map((e) => e.getAttribute('data-note-id')));
+  assert.equal(rendered.length, SHOWN);
 
   // (a) remote single-note edits. They come from `serve --exec`; if this laptop doesn't pass
   // those on to its pages as notices, they come from a second person's page instead (a
@@ -136,7 +148,7 @@ try {
 
   const edits = [];
   for (let i = 0; i < EDITS; i++) {
-    const note = noteIds[(i * 61) % NOTES];
+    const note = rendered[(i * 61) % rendered.length];
     await arm(note);
     await remoteEdit(note);
     if ((await settle(source === 'serve --exec' ? 3000 : 30000)) === null) {
@@ -148,7 +160,7 @@ try {
       await other.goto(phone);
       await other.getByLabel('Your first name').fill('Robin');
       await other.getByRole('button', { name: 'Join the workshop' }).click();
-      await other.waitForFunction((n) => document.querySelectorAll('[data-note-id]').length === n, NOTES, { timeout: 120000 });
+      await other.waitForFunction((n) => document.querySelectorAll('[data-note-id]').length === n, SHOWN, { timeout: 120000 });
       i -= 1;
       continue;
     }
@@ -164,31 +176,48 @@ try {
 
   // (b) full re-render from a snapshot: reload, and time the board being built.
   const renders = [];
-  for (let i = 0; i < RELOADS; i++) {
-    await page.reload();
-    await page.waitForFunction((n) => document.querySelectorAll('[data-note-id]').length === n, NOTES, { timeout: 120000 });
+  const showAlls = [];
+  const settled = () =>
     // Settled: no DOM change for half a second.
-    await page.waitForFunction(() => performance.now() - /** @type {any} */ (window).__benchLastMutation > 500, null, {
+    page.waitForFunction(() => performance.now() - /** @type {any} */ (window).__benchLastMutation > 500, null, {
       polling: 100,
     });
+  const perArea = Math.ceil(NOTES / AREAS);
+  for (let i = 0; i < RELOADS; i++) {
+    await page.reload();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-note-id]').length === n, SHOWN, { timeout: 120000 });
+    await settled();
     const ms = await page.evaluate(() => {
       const w = /** @type {any} */ (window);
       const snapshot = w.__benchFrames.reduce((a, f) => (f.size > a.size ? f : a));
       return w.__benchLastMutation - snapshot.t;
     });
     renders.push(ms);
+    if (perArea <= PAGE) continue;
+    // (c) one area's "Show all".
+    await page.evaluate(() => {
+      const w = /** @type {any} */ (window);
+      const button = [...document.querySelectorAll('button')].find((b) => /^Show all \d+ notes/.test(b.textContent ?? ''));
+      if (!button) throw new Error('no "Show all" button');
+      w.__benchPressed = performance.now();
+      button.click();
+    });
+    await page.waitForFunction((n) => document.querySelectorAll('[data-note-id]').length === n, SHOWN - PAGE + perArea, { timeout: 120000 });
+    await settled();
+    showAlls.push(await page.evaluate(() => /** @type {any} */ (window).__benchLastMutation - /** @type {any} */ (window).__benchPressed));
   }
-  assert.equal(await page.evaluate(notesOnScreen), NOTES);
+  assert.equal(await page.evaluate(notesOnScreen), perArea <= PAGE ? SHOWN : SHOWN - PAGE + perArea);
 
   const a = stats(edits);
   const r = stats(renders);
   const row = (name, s) =>
     `| ${name.padEnd(34)} | ${String(s.n).padStart(4)} | ${s.median.toFixed(2).padStart(9)} | ${s.p95.toFixed(2).padStart(9)} | ${s.max.toFixed(2).padStart(9)} |`;
-  console.log(`\nUI benchmark: ${NOTES} notes in ${AREAS} areas, Chromium ${b.version()}, 1280×800; edits from ${source}\n`);
+  console.log(`\nUI benchmark: ${NOTES} notes in ${AREAS} areas (${SHOWN} on screen at first), Chromium ${b.version()}, 1280×800; edits from ${source}\n`);
   console.log('| measure                            |    n | median ms |    p95 ms |    max ms |');
   console.log('|------------------------------------|------|-----------|-----------|-----------|');
   console.log(row('remote single-note edit → DOM', a));
   console.log(row('full re-render (snapshot → DOM)', r));
+  if (showAlls.length) console.log(row(`"Show all" in one area (${perArea} notes)`, stats(showAlls)));
   console.log(`\nTarget: remote edit under 16 ms — ${a.p95 < 16 ? 'met' : 'NOT met'} (p95 ${a.p95.toFixed(2)} ms).`);
   if (a.p95 >= 16) process.exitCode = 1;
 } finally {

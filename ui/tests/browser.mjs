@@ -15,12 +15,17 @@ import {
   assertFocusVisible,
   axe,
   browser,
+  doesNotSee,
+  exec,
   newWorkshop,
   person,
-  runTests,
+  runInBrowser,
+  sees,
   serve,
   shot,
+  shows,
   tabTo,
+  tabToText,
   tempDir,
   type,
   until,
@@ -28,49 +33,6 @@ import {
 
 const TITLE = 'Living Well design team';
 let b;
-
-/** Presses Tab until focus is on the button/control whose accessible text includes `text`. */
-async function tabToText(page, text, { role = 'button', max = 120, shift = false } = {}) {
-  for (let i = 0; i < max; i++) {
-    const hit = await page.evaluate(
-      ([t, r]) => {
-        const el = document.activeElement;
-        if (!el || el === document.body) return false;
-        const tag = el.tagName.toLowerCase();
-        const isRole =
-          r === 'any' ||
-          (r === 'button' && (tag === 'button' || tag === 'summary' || el.getAttribute('role') === 'tab')) ||
-          (r === 'field' && ['input', 'textarea', 'select'].includes(tag));
-        if (!isRole) return false;
-        const label =
-          tag === 'button' || tag === 'summary'
-            ? el.textContent ?? ''
-            : [...(el.labels ?? [])].map((l) => l.textContent).join(' ') + ' ' + (el.getAttribute('aria-label') ?? '');
-        return label.replace(/\s+/g, ' ').includes(t);
-      },
-      [text, role],
-    );
-    if (hit) return;
-    await page.keyboard.press(shift ? 'Shift+Tab' : 'Tab');
-  }
-  const where = await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 160));
-  throw new Error(`Could not reach "${text}" with Tab; focus is on ${where}`);
-}
-
-/** Waits until the page shows `text` somewhere. */
-async function sees(page, text, timeout = 15000) {
-  await until(page, (t) => document.body.innerText.includes(t), text, timeout);
-}
-
-/** Waits until the page no longer shows `text`. */
-async function doesNotSee(page, text, timeout = 15000) {
-  await until(page, (t) => !document.body.innerText.includes(t), text, timeout);
-}
-
-/** Whether the page shows `text` right now. */
-async function shows(page, text) {
-  return await page.evaluate((t) => document.body.innerText.includes(t), text);
-}
 
 /** No sideways scrolling: everything fits the width (320 px screens, 200 % zoom). */
 async function fitsWidth(page, label) {
@@ -480,6 +442,91 @@ const tests = [
     },
   ],
   [
+    'a long board shows a page of notes at a time; "Show more" with the keyboard',
+    async () => {
+      // Guards the bounded board (components/NoteList.svelte): 95 notes in one area show 40,
+      // "Show 40 more notes" shows the next 40 and moves focus to the first of them, counts
+      // stay right as others write, and your own new note is never put away.
+      const { data, id, server: first } = await roomWithSam();
+      await first.stop();
+      const [snap] = await exec(data, id, [{ type: 'get_snapshot' }]);
+      const area = snap.board.prompts[0].id;
+      const many = Array.from({ length: 95 }, (_, i) => ({
+        type: 'add_note',
+        prompt: area,
+        text: `Idea number ${i + 1} from the wall`,
+        colour: 'sun',
+        x: 0,
+        y: i,
+        private: false,
+        anonymous: false,
+      }));
+      await exec(data, id, many);
+      const server = await serve(data, { workshops: [id] });
+      try {
+        const sam = await openAsFacilitator(server);
+        const inArea = (page) =>
+          page.evaluate(
+            (a) => [...document.querySelectorAll(`[data-area-id="${a}"] [data-note-id]`)].map((e) => e.getAttribute('data-note-id')),
+            area,
+          );
+        await sees(sam, 'Showing 40 of 95 notes.');
+        const before = await inArea(sam);
+        assert.equal(before.length, 40);
+        await axe(sam, 'long board (facilitator)');
+
+        await tabToText(sam, 'Show 40 more notes');
+        await assertFocusVisible(sam);
+        await sam.keyboard.press('Enter');
+        await sees(sam, 'Showing 80 of 95 notes.');
+        const after = await inArea(sam);
+        assert.equal(after.length, 80);
+        assert.deepEqual(after.slice(0, 40), before, 'the notes already shown stay where they were');
+        const focused = await sam.evaluate(() => document.activeElement?.getAttribute('data-note-id'));
+        assert.equal(focused, after[40], 'focus moves to the first newly shown note');
+        await assertFocusVisible(sam);
+        await sam.keyboard.press('Tab');
+        assert.equal(await sam.evaluate(() => document.activeElement?.id), `note-${focused}-options`);
+        await axe(sam, 'long board after "Show more" (facilitator)');
+        await shot(sam, 'facilitator-11-long-board-show-more-desktop');
+
+        // Someone else writes: the count goes up, what Sam sees stays put.
+        const sarah = await joinFromPhone(server.phones.get(id), { name: 'Sarah', titled: 'Sarah', label: 'long-board' });
+        await sees(sarah, 'Showing 40 of 95 notes.');
+        await addNote(sarah, 'A note from Sarah at the end of a long list');
+        await sees(sarah, 'Showing 41 of 96 notes.');
+        await sees(sam, 'Showing 80 of 96 notes.');
+        assert.deepEqual((await inArea(sam)).slice(0, 80), after);
+        await axe(sarah, 'long board (phone)');
+        await shot(sarah, 'long-board-own-note-phone');
+
+        // Sam's own note is shown at once, however far down the list it goes.
+        await tabToText(sam, 'Write a note', { role: 'field', shift: true });
+        await addNote(sam, 'A note from Sam, kept in view');
+        await sees(sam, 'Showing 81 of 97 notes.');
+
+        // The last few: the buttons have nothing left to do and go.
+        await tabToText(sam, 'Show 16 more notes', { max: 200 });
+        await sam.keyboard.press('Enter');
+        await doesNotSee(sam, 'Showing 81 of 97');
+        assert.equal((await inArea(sam)).length, 97);
+        assert.ok(await sam.evaluate(() => !!document.activeElement?.closest('[data-note-id]')));
+
+        // "Show all" on the phone, with more than a page still to come.
+        await sees(sarah, 'Showing 41 of 97 notes.');
+        await tabToText(sarah, 'Show all 97 notes', { max: 200 });
+        await sarah.keyboard.press('Enter');
+        await doesNotSee(sarah, 'Showing 41 of 97');
+        assert.equal((await inArea(sarah)).length, 97);
+        assert.ok(await sarah.evaluate(() => !!document.activeElement?.closest('[data-note-id]')));
+        assert.deepEqual(sam.errors, []);
+        assert.deepEqual(sarah.errors, []);
+      } finally {
+        await server.stop();
+      }
+    },
+  ],
+  [
     'fits 320 px wide and 200 % zoom, with large targets',
     async () => {
       const { id, server } = await roomWithSam();
@@ -520,19 +567,7 @@ const tests = [
 
 b = await browser();
 try {
-  // Each test starts with no pages left over from the one before.
-  await runTests(
-    tests.map(([name, fn]) => [
-      name,
-      async () => {
-        try {
-          await fn();
-        } finally {
-          for (const c of b.contexts()) await c.close();
-        }
-      },
-    ]),
-  );
+  await runInBrowser(b, tests, 'browser');
 } finally {
   await b.close();
 }

@@ -260,3 +260,75 @@ export async function runTests(tests, { only = process.env.CG_TEST } = {}) {
   console.log(`\n${passed} passed, ${failed} failed`);
   process.exitCode = failed > 0 ? 1 : 0;
 }
+
+/** Presses Tab until focus is on the button/control whose accessible text includes `text`. */
+export async function tabToText(page, text, { role = 'button', max = 120, shift = false } = {}) {
+  for (let i = 0; i < max; i++) {
+    const hit = await page.evaluate(
+      ([t, r]) => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return false;
+        const tag = el.tagName.toLowerCase();
+        const isRole =
+          r === 'any' ||
+          (r === 'button' && (tag === 'button' || tag === 'summary' || el.getAttribute('role') === 'tab')) ||
+          (r === 'field' && ['input', 'textarea', 'select'].includes(tag));
+        if (!isRole) return false;
+        const label =
+          tag === 'button' || tag === 'summary'
+            ? el.textContent ?? ''
+            : [...(el.labels ?? [])].map((l) => l.textContent).join(' ') + ' ' + (el.getAttribute('aria-label') ?? '');
+        return label.replace(/\s+/g, ' ').includes(t);
+      },
+      [text, role],
+    );
+    if (hit) return;
+    await page.keyboard.press(shift ? 'Shift+Tab' : 'Tab');
+  }
+  const where = await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 160));
+  throw new Error(`Could not reach "${text}" with Tab; focus is on ${where}`);
+}
+
+/** Waits until the page shows `text` somewhere. */
+export async function sees(page, text, timeout = 15000) {
+  await until(page, (t) => document.body.innerText.includes(t), text, timeout);
+}
+
+/** Waits until the page no longer shows `text`. */
+export async function doesNotSee(page, text, timeout = 15000) {
+  await until(page, (t) => !document.body.innerText.includes(t), text, timeout);
+}
+
+/** Whether the page shows `text` right now. */
+export async function shows(page, text) {
+  return await page.evaluate((t) => document.body.innerText.includes(t), text);
+}
+
+/**
+ * Runs browser tests in one Chromium (`b`): each test's pages are closed after it, and when
+ * a test fails every page it left is screenshotted (`<prefix>-failed-N.png`, taken after the
+ * test's own clean-up, so a stopped laptop shows as "Reconnecting") and its errors printed.
+ */
+export async function runInBrowser(b, tests, prefix) {
+  await runTests(
+    tests.map(([name, fn]) => [
+      name,
+      async () => {
+        try {
+          await fn();
+        } catch (e) {
+          let n = 0;
+          for (const c of b.contexts()) {
+            for (const p of c.pages()) {
+              await shot(p, `${prefix}-failed-${++n}`).catch(() => {});
+              if (p.errors?.length) console.log(`page ${n} errors:\n  ${p.errors.join('\n  ')}`);
+            }
+          }
+          throw e;
+        } finally {
+          for (const c of b.contexts()) await c.close();
+        }
+      },
+    ]),
+  );
+}

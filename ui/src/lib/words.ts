@@ -1,8 +1,14 @@
 // Names and words for things the contract sends as keys. They match the Rust labels
 // (crates/workshop/src/palette.rs and kinds.rs), so every front door says the same thing.
 
+import type { ChallengeKind } from './ipc/bindings/ChallengeKind';
+import type { ChallengeStatus } from './ipc/bindings/ChallengeStatus';
 import type { Colour } from './ipc/bindings/Colour';
 import type { Phase } from './ipc/bindings/Phase';
+import type { ReflectionKind } from './ipc/bindings/ReflectionKind';
+import type { RoundOutcome } from './ipc/bindings/RoundOutcome';
+import type { Stance } from './ipc/bindings/Stance';
+import type { ValueStatus } from './ipc/bindings/ValueStatus';
 import type { Symbol as PersonSymbol } from './ipc/bindings/Symbol';
 
 // `hex` is the sticky-note colour (light, for text on it); `strong` marks a person's colour
@@ -79,4 +85,81 @@ export function plural(n: number, one: string, many: string): string {
 export function suggestedName(message: string): string | null {
   const m = /How about [“"]([^"”]+)[”"]\?/.exec(message);
   return m?.[1] ?? null;
+}
+
+// Challenges, values and reflections (crates/workshop/src/kinds.rs labels).
+
+export const CHALLENGE_KINDS: readonly { key: ChallengeKind; label: string; hint: string }[] = [
+  { key: 'see_differently', label: 'I see it differently because…', hint: 'Say what you see and why.' },
+  { key: 'what_if', label: 'What if…', hint: 'Offer another way it could be.' },
+  { key: 'question', label: 'A question', hint: 'Ask about something that isn’t clear yet.' },
+];
+
+export function challengeKindLabel(k: ChallengeKind): string {
+  return CHALLENGE_KINDS.find((x) => x.key === k)?.label ?? k;
+}
+
+export const CHALLENGE_STATUS: Record<ChallengeStatus, string> = {
+  open: 'Open',
+  heard: 'Heard',
+  changed_view: 'Changed my view',
+  parked: 'Parked for later',
+};
+
+export const STANCES: readonly { key: Stance; label: string; hint: string; needsReason: boolean }[] = [
+  { key: 'agree', label: 'Agree', hint: 'I’m happy with this.', needsReason: false },
+  {
+    key: 'reservations',
+    label: 'Agree with reservations',
+    hint: 'I can live with it, but I have a concern. Please say what it is.',
+    needsReason: true,
+  },
+  { key: 'stand_aside', label: 'Stand aside', hint: 'I won’t block it, and I won’t take part in it.', needsReason: false },
+  {
+    key: 'object',
+    label: 'Object',
+    hint: 'I can’t go along with this. Please say why: it opens a challenge so the group can respond.',
+    needsReason: true,
+  },
+];
+
+export function stanceLabel(s: Stance): string {
+  return STANCES.find((x) => x.key === s)?.label ?? s;
+}
+
+export const VALUE_STATUS: Record<ValueStatus, string> = {
+  draft: 'Draft',
+  in_consent: 'Consent round open',
+  agreed: 'Agreed',
+  withdrawn: 'Withdrawn',
+};
+
+export const ROUND_OUTCOME: Record<RoundOutcome, string> = {
+  agreed: 'Agreed',
+  no_quorum: 'Not enough people took part',
+  objection: 'Not agreed: an objection is still open',
+  withdrawn: 'The value was withdrawn',
+};
+
+export const REFLECTION_KINDS: readonly { key: ReflectionKind; label: string }[] = [
+  { key: 'worked', label: 'What worked' },
+  { key: 'didnt_work', label: 'What didn’t work' },
+  { key: 'do_better', label: 'What we could do better' },
+  { key: 'new_idea', label: 'New ideas' },
+];
+
+/** "Tuesday 3 March, 14:05" in the person's own locale. */
+export function when(ms: number): string {
+  return new Date(ms).toLocaleString(undefined, {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+}
+
+/** "3 March 2026". */
+export function day(ms: number): string {
+  return new Date(ms).toLocaleDateString(undefined, { day: 'numeric', month: 'long', year: 'numeric' });
 }

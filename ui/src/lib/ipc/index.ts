@@ -2,6 +2,7 @@
 // about Tauri. Everything crossing it is typed by the generated bindings.
 
 import type { Command } from './bindings/Command';
+import type { ExportFormat } from './bindings/ExportFormat';
 import type { FrontReply } from './bindings/FrontReply';
 import type { Notice } from './bindings/Notice';
 import type { Reply } from './bindings/Reply';
@@ -29,7 +30,14 @@ const reconnectListeners = new Set<() => void>();
 
 function deliver(notice: Notice): void {
   window.__cgLastNoticeAt = performance.now();
-  for (const cb of noticeListeners) cb(notice);
+  for (const cb of noticeListeners) {
+    // A screen that trips over a notice must not cost everyone else theirs, nor the link.
+    try {
+      cb(notice);
+    } catch (e) {
+      console.error('A screen could not apply an update from the laptop:', e);
+    }
+  }
 }
 
 function reconnected(): void {
@@ -100,3 +108,39 @@ export function onReconnect(cb: () => void): () => void {
   return () => reconnectListeners.delete(cb);
 }
 
+
+/** What happened to an export: saved somewhere (desktop), downloaded (browser), or cancelled. */
+export type ExportResult = { kind: 'saved'; path: string } | { kind: 'downloaded'; fileName: string } | { kind: 'cancelled' };
+
+/** Exports the values document: the desktop app asks where to save it; a browser downloads it. */
+export async function exportDocument(workshop: string, format: ExportFormat): Promise<ExportResult> {
+  if (transport?.saveExport) {
+    const path = await transport.saveExport(workshop, format);
+    return path ? { kind: 'saved', path } : { kind: 'cancelled' };
+  }
+  const reply = await request({ type: 'export', workshop, format });
+  if (reply.type !== 'exported') {
+    throw new RequestError('unexpected_reply', 'The laptop gave an answer this screen did not expect. Please try again.');
+  }
+  const bytes = Uint8Array.from(atob(reply.base64), (c) => c.charCodeAt(0));
+  const url = URL.createObjectURL(new Blob([bytes], { type: reply.media_type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = reply.file_name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return { kind: 'downloaded', fileName: reply.file_name };
+}
+
+/** Whether this window can show a folder dialog (otherwise the folder is typed in). */
+export function canChooseFolder(): boolean {
+  return !!transport?.chooseFolder;
+}
+
+/** Shows the folder dialog; null if cancelled or this window can't. */
+export async function chooseFolder(): Promise<string | null> {
+  return transport?.chooseFolder ? await transport.chooseFolder() : null;
+}

@@ -3,6 +3,7 @@
 
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
+import type { ExportFormat } from './bindings/ExportFormat';
 import type { FrontReply } from './bindings/FrontReply';
 import type { Notice } from './bindings/Notice';
 import type { Request } from './bindings/Request';
@@ -16,12 +17,24 @@ export class TauriTransport implements Transport {
     setLink('connected');
   }
 
-  async request(request: Request): Promise<FrontReply> {
-    try {
-      return await invoke<FrontReply>('request', { request });
-    } catch (e) {
-      if (isApiError(e)) throw new RequestError(e.kind, e.message);
-      throw new RequestError('ipc', 'This window lost touch with the app. Please close it and open it again.');
-    }
+  request(request: Request): Promise<FrontReply> {
+    return call<FrontReply>('request', { request });
+  }
+
+  saveExport(workshop: string, format: ExportFormat): Promise<string | null> {
+    return call<string | null>('save_export', { workshop, format });
+  }
+
+  chooseFolder(): Promise<string | null> {
+    return call<string | null>('choose_folder', {});
+  }
+}
+
+async function call<T>(command: string, args: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    if (isApiError(e)) throw new RequestError(e.kind, e.message);
+    throw new RequestError('ipc', 'This window lost touch with the app. Please close it and open it again.');
   }
 }

@@ -5,7 +5,10 @@
 
 import { command, onNotice, onReconnect, toApiError } from '../ipc';
 import type {
+  ActionView,
   ApiError,
+  BreakView,
+  ChallengeView,
   ClusterView,
   ConnectionView,
   Event,
@@ -13,12 +16,25 @@ import type {
   MetaView,
   NoteView,
   ParticipantView,
+  Participation,
   PromptView,
+  ReflectionView,
+  SessionView,
   Snapshot,
+  Target,
+  ValueView,
 } from '../ipc/types';
+
 import { applySplice, diff, type Splice } from '../text/splice';
 import { announcer } from './announcer.svelte';
 import { phaseInfo } from '../words';
+import type { Section } from '../sections';
+
+/** Where a person is in an open workshop (on this screen only; never sent anywhere). */
+export type Place = { kind: Section } | { kind: 'value'; id: string } | { kind: 'invite' };
+
+/** How many times a snapshot is read again because changes arrived while it was coming. */
+const MAX_RELOADS = 4;
 
 /** An area of the board without its notes (they live in `notes`, keyed by id). */
 export type Area = Omit<PromptView, 'notes'>;
@@ -52,6 +68,58 @@ export class Workshop {
   /** Every note this person can see, by id. Each is its own reactive object. */
   notes = $state<Record<string, NoteView>>({});
   connection = $state<ConnectionView | null>(null);
+  /** Helpful challenges this person can see, by id. */
+  challenges = $state<Record<string, ChallengeView>>({});
+  /** Values (drafts, in consent, agreed, withdrawn), by id. */
+  values = $state<Record<string, ValueView>>({});
+  /** Reflections, by id. */
+  reflections = $state<Record<string, ReflectionView>>({});
+  /** Actions, by id. */
+  actions = $state<Record<string, ActionView>>({});
+  sessions = $state<SessionView[]>([]);
+  participation = $state<Participation | null>(null);
+  /** Who has asked for a break: everyone's for a facilitator, only your own otherwise. */
+  breaks = $state<BreakView[]>([]);
+  /** Where this person is looking (UI only). */
+  place = $state<Place>({ kind: 'board' });
+  /** Notes picked on the board for a new value (UI only). */
+  draftSources = $state<string[]>([]);
+
+  /** Challenges still open, newest first. */
+  openChallenges = $derived(
+    Object.values(this.challenges)
+      .filter((c) => c.status === 'open')
+      .sort((a, b) => b.created_at - a.created_at),
+  );
+
+  /** Who has added something so far (notes, challenges, replies, reflections, views in a
+   * consent round, drafted values), by id; anonymous writing counts separately, unlinked. */
+  voices = $derived.by(() => {
+    const people = new Set<string>();
+    let anonymous = 0;
+    const count = (a: { kind: string; id?: string }) => {
+      if (a.kind === 'participant' && a.id) people.add(a.id);
+      else if (a.kind === 'anonymous') anonymous += 1;
+    };
+    for (const n of Object.values(this.notes)) if (!n.private) count(n.author);
+    for (const c of Object.values(this.challenges)) {
+      count(c.author);
+      for (const r of c.responses) count(r.author);
+    }
+    for (const r of Object.values(this.reflections)) count(r.author);
+    for (const v of Object.values(this.values)) {
+      count(v.drafted_by);
+      for (const round of v.rounds) for (const st of round.stances) count(st.participant);
+    }
+    return { people, anonymous };
+  });
+
+  /** How many challenges are open on each note, value or reflection (keyed `kind:id`). */
+  openByTarget = $derived.by(() => {
+    const counts = new Map<string, number>();
+    for (const c of this.openChallenges) counts.set(targetKey(c.target), (counts.get(targetKey(c.target)) ?? 0) + 1);
+    return counts;
+  });
 
   /** Note ids by area and group, oldest first: changes only when notes come, go or move. */
   layout = $derived.by(() => {
@@ -100,12 +168,14 @@ export class Workshop {
   private spliceListeners = new Map<string, Set<SpliceListener>>();
   private stops: (() => void)[] = [];
   private loading: Promise<void> | null = null;
+  private changedWhileLoading = false;
 
   constructor(id: string) {
     this.id = id;
     this.stops.push(
       onNotice((n) => {
         if (n.workshop !== this.id) return;
+        if (n.type === 'view' && this.loading) this.changedWhileLoading = true;
         if (n.type === 'view') this.apply(n.event);
         else if (n.type === 'connection') this.connection = n.connection;
         else this.reload();
@@ -120,15 +190,22 @@ export class Workshop {
     this.stops = [];
   }
 
-  /** Reads the whole workshop (first load, or after a reload notice or a reconnect). */
+  /** Reads the whole workshop (first load, or after a reload notice or a reconnect). A change
+   * that arrives while the snapshot is on its way may or may not be in it (the laptop's own
+   * window gets changes and replies by different routes), so then it is read again: the last
+   * snapshot applied is always newer than every change seen while it was coming. */
   reload(): Promise<void> {
     if (this.loading) return this.loading;
     this.loading = (async () => {
       try {
-        const reply = await command(this.id, { type: 'get_snapshot' });
-        if (reply.type === 'snapshot') {
-          this.applySnapshot(reply);
-          this.loadError = null;
+        for (let attempt = 0; attempt < MAX_RELOADS; attempt++) {
+          this.changedWhileLoading = false;
+          const reply = await command(this.id, { type: 'get_snapshot' });
+          if (reply.type === 'snapshot') {
+            this.applySnapshot(reply);
+            this.loadError = null;
+          }
+          if (!this.changedWhileLoading) break;
         }
       } catch (e) {
         this.loadError = toApiError(e);
@@ -155,6 +232,13 @@ export class Workshop {
     for (const id of Object.keys(this.notes)) {
       if (!seen.has(id)) delete this.notes[id];
     }
+    this.sessions = s.sessions;
+    this.participation = s.participation;
+    this.breaks = s.breaks;
+    this.challenges = byId(s.challenges);
+    this.values = byId(s.values);
+    this.reflections = byId(s.reflections.flatMap((r) => r.prompts.flatMap(([, list]) => list)));
+    this.actions = byId(s.actions);
     this.loaded = true;
   }
 
@@ -169,6 +253,11 @@ export class Workshop {
         break;
       case 'participants_changed':
         this.participantsChanged(e.participants);
+        this.participation = e.participation;
+        this.breaksChanged(e.breaks);
+        break;
+      case 'sessions_changed':
+        this.sessions = e.sessions;
         break;
       case 'areas_changed':
         this.areas = e.prompts.map(withoutNotes);
@@ -185,11 +274,23 @@ export class Workshop {
       case 'votes_left':
         // Worked out from the notes instead (see `votesLeft`).
         break;
+      case 'challenge_upserted':
+        this.challengeUpserted(e.challenge);
+        break;
+      case 'challenge_removed':
+        delete this.challenges[e.challenge];
+        break;
+      case 'value_upserted':
+        this.valueUpserted(e.value);
+        break;
+      case 'reflection_upserted':
+        this.reflections[e.reflection.id] = e.reflection;
+        break;
+      case 'action_upserted':
+        this.actions[e.action.id] = e.action;
+        break;
       case 'resync':
         void this.reload();
-        break;
-      default:
-        // Challenges, values, reflections and actions have no screens in this version.
         break;
     }
   }
@@ -200,6 +301,57 @@ export class Workshop {
     if (before && before.phase !== meta.phase) {
       announcer.say(`The room has moved on to: ${phaseInfo(meta.phase).label}.`);
     }
+  }
+
+  private challengeUpserted(c: ChallengeView): void {
+    const before = this.challenges[c.id];
+    this.challenges[c.id] = c;
+    if (!this.loaded || c.mine) return;
+    if (!before) {
+      const who = c.author.kind === 'participant' ? c.author.name : 'Someone';
+      announcer.say(`${who} raised a challenge about “${short(c.target_summary)}”.`);
+    } else if (before.responses.length < c.responses.length) {
+      const last = c.responses.at(-1);
+      if (last && !last.mine) {
+        const who = last.author.kind === 'participant' ? last.author.name : 'Someone';
+        announcer.say(`${who} replied to a challenge.`);
+      }
+    }
+  }
+
+  private valueUpserted(v: ValueView): void {
+    const before = this.values[v.id];
+    this.values[v.id] = v;
+    if (!this.loaded || !before) return;
+    if (before.current_round === null && v.current_round !== null) {
+      announcer.say(`A consent round has opened on “${short(v.statement)}”. You can give your view.`);
+    } else if (before.status !== 'agreed' && v.status === 'agreed') {
+      announcer.say(`“${short(v.statement)}” has been agreed.`);
+    }
+  }
+
+  private breaksChanged(list: BreakView[]): void {
+    const before = new Set(this.breaks.map((b) => b.participant));
+    this.breaks = list;
+    if (!this.loaded || !this.isFacilitator) return;
+    for (const b of list) {
+      if (!before.has(b.participant) && b.participant !== this.me) {
+        announcer.say(`${this.nameOf(b.participant)} would like a break.`);
+      }
+    }
+  }
+
+  /** Challenges about one note, value or reflection, newest first. */
+  challengesOn(target: Target): ChallengeView[] {
+    const key = targetKey(target);
+    return Object.values(this.challenges)
+      .filter((c) => targetKey(c.target) === key)
+      .sort((a, b) => b.created_at - a.created_at);
+  }
+
+  /** A person's first name (or "Someone" for anonymous or unknown authors). */
+  nameOf(id: string | null | undefined): string {
+    return (id && this.people.get(id)?.name) || 'Someone';
   }
 
   private participantsChanged(list: ParticipantView[]): void {
@@ -261,6 +413,22 @@ export class Workshop {
   clustersIn(area: string): ClusterView[] {
     return this.areas.find((a) => a.id === area)?.clusters ?? [];
   }
+}
+
+/** A stable key for what a challenge is about. */
+export function targetKey(t: Target): string {
+  return `${t.kind}:${t.id}`;
+}
+
+function byId<T extends { id: string }>(list: T[]): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const item of list) out[item.id] = item;
+  return out;
+}
+
+function short(text: string): string {
+  const t = text.trim();
+  return t.length > 60 ? `${t.slice(0, 57)}…` : t;
 }
 
 function withoutNotes(p: PromptView): Area {
