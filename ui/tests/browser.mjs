@@ -14,7 +14,6 @@ import {
   PHONE,
   assertFocusVisible,
   axe,
-  browser,
   doesNotSee,
   exec,
   newWorkshop,
@@ -565,9 +564,4 @@ const tests = [
   ],
 ];
 
-b = await browser();
-try {
-  await runInBrowser(b, tests, 'browser');
-} finally {
-  await b.close();
-}
+await runInBrowser(tests, 'browser', (browser) => (b = browser));

@@ -305,30 +305,37 @@ export async function shows(page, text) {
 }
 
 /**
- * Runs browser tests in one Chromium (`b`): each test's pages are closed after it, and when
- * a test fails every page it left is screenshotted (`<prefix>-failed-N.png`, taken after the
- * test's own clean-up, so a stopped laptop shows as "Reconnecting") and its errors printed.
+ * Runs browser tests in one Chromium, handed to `use` first (the tests' `b`): each test's
+ * pages are closed after it, and when a test fails every page it left is screenshotted
+ * (`<prefix>-failed-N.png`, taken after the test's own clean-up, so a stopped laptop shows as
+ * "Reconnecting") and its errors printed.
  */
-export async function runInBrowser(b, tests, prefix) {
-  await runTests(
-    tests.map(([name, fn]) => [
-      name,
-      async () => {
-        try {
-          await fn();
-        } catch (e) {
-          let n = 0;
-          for (const c of b.contexts()) {
-            for (const p of c.pages()) {
-              await shot(p, `${prefix}-failed-${++n}`).catch(() => {});
-              if (p.errors?.length) console.log(`page ${n} errors:\n  ${p.errors.join('\n  ')}`);
+export async function runInBrowser(tests, prefix, use) {
+  const b = await browser();
+  use(b);
+  try {
+    await runTests(
+      tests.map(([name, fn]) => [
+        name,
+        async () => {
+          try {
+            await fn();
+          } catch (e) {
+            let n = 0;
+            for (const c of b.contexts()) {
+              for (const p of c.pages()) {
+                await shot(p, `${prefix}-failed-${++n}`).catch(() => {});
+                if (p.errors?.length) console.log(`page ${n} errors:\n  ${p.errors.join('\n  ')}`);
+              }
             }
+            throw e;
+          } finally {
+            for (const c of b.contexts()) await c.close();
           }
-          throw e;
-        } finally {
-          for (const c of b.contexts()) await c.close();
-        }
-      },
-    ]),
-  );
+        },
+      ]),
+    );
+  } finally {
+    await b.close();
+  }
 }

@@ -12,7 +12,6 @@ import {
   DESKTOP,
   PHONE,
   axe,
-  browser,
   newWorkshop,
   person,
   runInBrowser,
@@ -397,9 +396,4 @@ const tests = [
   ],
 ];
 
-b = await browser();
-try {
-  await runInBrowser(b, tests, 'together');
-} finally {
-  await b.close();
-}
+await runInBrowser(tests, 'together', (browser) => (b = browser));

@@ -2,36 +2,12 @@
 //! workshop, tried before they are kept, remembered across restarts; and exporting the values
 //! document.
 
+mod common;
+
 use std::time::Duration;
 
 use commonground_api::{AwayView, ExportFormat, FrontReply, Request};
-use commonground_app::{App, AppConfig, Methods};
-use commonground_workshop::{Colour, WorkshopId};
-
-async fn app(dir: &std::path::Path) -> App {
-    let config = AppConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        web: None,
-        methods: Methods { mdns: false, beacon: false, ..Methods::default() },
-        ..AppConfig::desktop(dir.to_owned())
-    };
-    App::start(config).await.unwrap()
-}
-
-async fn create(app: &App) -> WorkshopId {
-    let reply = app
-        .request(Request::CreateWorkshop {
-            title: "Living Well".into(),
-            purpose: "Design the crisis café together".into(),
-            ground_rules: vec![],
-            name: "Alex".into(),
-            colour: Colour::Sky,
-        })
-        .await
-        .unwrap();
-    let FrontReply::Opened { workshop } = reply else { panic!("{reply:?}") };
-    workshop
-}
+use commonground_app::App;
 
 async fn away(app: &App, request: Request) -> Result<AwayView, commonground_api::ApiError> {
     match app.request(request).await? {
@@ -54,8 +30,8 @@ fn written(shared: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn a_folder_is_tried_kept_across_restarts_and_can_be_stopped() {
     let data = tempfile::tempdir().unwrap();
     let shared = tempfile::tempdir().unwrap();
-    let first = app(data.path()).await;
-    let workshop = create(&first).await;
+    let first = common::app(data.path(), false).await;
+    let workshop = common::create(&first).await;
 
     // Nothing set up yet.
     let view = away(&first, Request::Away { workshop }).await.unwrap();
@@ -93,13 +69,13 @@ async fn a_folder_is_tried_kept_across_restarts_and_can_be_stopped() {
     first.close().await;
 
     // After a restart the setting is still there, and the folder loop keeps writing to it.
-    let second = app(data.path()).await;
+    let second = common::app(data.path(), false).await;
     let view = away(&second, Request::Away { workshop }).await.unwrap();
     assert_eq!(view.folder.as_deref(), Some(shared.path().to_str().unwrap()));
     let view = away(&second, Request::SetFolder { workshop, folder: None }).await.unwrap();
     assert!(view.folder.is_none());
     second.close().await;
-    let third = app(data.path()).await;
+    let third = common::app(data.path(), false).await;
     assert!(away(&third, Request::Away { workshop }).await.unwrap().folder.is_none());
     third.close().await;
 }
@@ -107,8 +83,8 @@ async fn a_folder_is_tried_kept_across_restarts_and_can_be_stopped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_cant_work_is_refused_and_one_that_is_down_is_kept() {
     let data = tempfile::tempdir().unwrap();
-    let first = app(data.path()).await;
-    let workshop = create(&first).await;
+    let first = common::app(data.path(), false).await;
+    let workshop = common::create(&first).await;
 
     let refused =
         away(&first, Request::SetSyncServer { workshop, url: Some("wss://sync.example.org".into()) })
@@ -125,7 +101,7 @@ async fn a_server_that_cant_work_is_refused_and_one_that_is_down_is_kept() {
     assert!(!view.server_connected);
     first.close().await;
 
-    let second = app(data.path()).await;
+    let second = common::app(data.path(), false).await;
     let view = away(&second, Request::Away { workshop }).await.unwrap();
     assert_eq!(view.server.as_deref(), Some("ws://127.0.0.1:9"));
     let view = away(&second, Request::SetSyncServer { workshop, url: None }).await.unwrap();
@@ -136,8 +112,8 @@ async fn a_server_that_cant_work_is_refused_and_one_that_is_down_is_kept() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_values_document_is_exported_in_each_format_with_a_file_name() {
     let data = tempfile::tempdir().unwrap();
-    let app = app(data.path()).await;
-    let workshop = create(&app).await;
+    let app = common::app(data.path(), false).await;
+    let workshop = common::create(&app).await;
     for (format, name, starts) in [
         (ExportFormat::Markdown, "living-well-values.md", &b"# "[..]),
         (ExportFormat::Html, "living-well-values.html", b"<!DOCTYPE html>"),

@@ -1,13 +1,14 @@
 //! The web front door end to end: a phone opens the page's WebSocket with the door key from
 //! the QR code, joins by first name, and sees the laptop's person's changes (and they its).
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use commonground_api::{Command, Event, ExportFormat, FrontReply, Notice, Reply, Request};
-use commonground_app::{App, AppConfig, Methods};
 use commonground_protocol::{door_id, hex, parse_hex, DoorChannel, DoorRole};
 use commonground_workshop::{Colour, ParticipantId, WorkshopId};
 use futures::{SinkExt, StreamExt};
@@ -15,31 +16,6 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn app(dir: &std::path::Path) -> App {
-    let config = AppConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        web: Some("127.0.0.1:0".parse().unwrap()),
-        methods: Methods { mdns: false, beacon: false, ..Methods::default() },
-        ..AppConfig::desktop(dir.to_owned())
-    };
-    App::start(config).await.unwrap()
-}
-
-async fn create(app: &App) -> WorkshopId {
-    let reply = app
-        .request(Request::CreateWorkshop {
-            title: "Living Well".into(),
-            purpose: "Design the crisis café together".into(),
-            ground_rules: vec!["First names only".into()],
-            name: "Alex".into(),
-            colour: Colour::Sky,
-        })
-        .await
-        .unwrap();
-    let FrontReply::Opened { workshop } = reply else { panic!("{reply:?}") };
-    workshop
-}
 
 /// A browser: the page's side of the door protocol.
 struct Browser {
@@ -132,8 +108,8 @@ fn command(workshop: WorkshopId, command: Command) -> Request {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_joins_by_first_name_and_both_see_each_others_notes() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
-    let workshop = create(&app).await;
+    let app = common::app(dir.path(), true).await;
+    let workshop = common::create(&app).await;
     let url = app.phone_url(workshop).unwrap();
     let mut owner_notices = app.notices();
 
@@ -224,8 +200,8 @@ async fn a_phone_joins_by_first_name_and_both_see_each_others_notes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_doors_and_tampered_messages_are_turned_away() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
-    let workshop = create(&app).await;
+    let app = common::app(dir.path(), true).await;
+    let workshop = common::create(&app).await;
     let url = app.phone_url(workshop).unwrap();
 
     // A made-up key: the door doesn't exist.
