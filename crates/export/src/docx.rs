@@ -306,17 +306,7 @@ fn consent(w: &mut Writer, c: &ConsentRecord, caption: &str) {
         words::n(c.quorum, "stance", "stances"),
         c.tally.total()
     ));
-    let names = |list: Vec<String>| words::and_list(&list);
-    let rows = [
-        ("Agree", c.tally.agree, names(c.agreed.clone())),
-        (
-            "Agree with reservations",
-            c.tally.reservations,
-            names(c.reservations.iter().map(|r| r.name.clone()).collect()),
-        ),
-        ("Stand aside", c.tally.stand_aside, names(c.stood_aside.iter().map(|r| r.name.clone()).collect())),
-        ("Object", c.tally.object, names(c.objections.iter().map(|r| r.name.clone()).collect())),
-    ];
+    let rows = words::consent_rows(c);
     let mut table_rows =
         vec![TableRow::new(vec![cell("Stance", true), cell("Number", true), cell("Who", true)])];
     for (label, count, who) in rows {

@@ -286,17 +286,7 @@ fn consent(o: &mut String, c: &ConsentRecord, caption: &str) {
         "<table>\n<caption>{caption}</caption>\n<thead><tr><th scope=\"col\">Stance</th>\
          <th scope=\"col\">Number</th><th scope=\"col\">Who</th></tr></thead>\n<tbody>"
     );
-    let names = |list: Vec<String>| esc(&words::and_list(&list));
-    let rows = [
-        ("Agree", c.tally.agree, names(c.agreed.clone())),
-        (
-            "Agree with reservations",
-            c.tally.reservations,
-            names(c.reservations.iter().map(|r| r.name.clone()).collect()),
-        ),
-        ("Stand aside", c.tally.stand_aside, names(c.stood_aside.iter().map(|r| r.name.clone()).collect())),
-        ("Object", c.tally.object, names(c.objections.iter().map(|r| r.name.clone()).collect())),
-    ];
+    let rows = words::consent_rows(c).map(|(label, count, who)| (label, count, esc(&who)));
     for (label, count, who) in rows {
         let _ = writeln!(
             o,

@@ -195,17 +195,7 @@ fn consent(o: &mut String, c: &ConsentRecord, caption: &str) {
     );
     let _ = writeln!(o, "| Stance | Number | Who |");
     let _ = writeln!(o, "| --- | ---: | --- |");
-    let names = |list: Vec<String>| esc(&words::and_list(&list));
-    let rows = [
-        ("Agree", c.tally.agree, names(c.agreed.clone())),
-        (
-            "Agree with reservations",
-            c.tally.reservations,
-            names(c.reservations.iter().map(|r| r.name.clone()).collect()),
-        ),
-        ("Stand aside", c.tally.stand_aside, names(c.stood_aside.iter().map(|r| r.name.clone()).collect())),
-        ("Object", c.tally.object, names(c.objections.iter().map(|r| r.name.clone()).collect())),
-    ];
+    let rows = words::consent_rows(c).map(|(label, count, who)| (label, count, esc(&who)));
     for (label, count, who) in rows {
         let _ = writeln!(o, "| {label} | {count} | {who} |");
     }

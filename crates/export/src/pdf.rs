@@ -233,17 +233,7 @@ fn consent(o: &mut String, c: &ConsentRecord, caption: &str) {
             c.tally.total()
         ))
     ));
-    let names = |list: Vec<String>| arg(&words::and_list(&list));
-    let rows = [
-        ("Agree", c.tally.agree, names(c.agreed.clone())),
-        (
-            "Agree with reservations",
-            c.tally.reservations,
-            names(c.reservations.iter().map(|r| r.name.clone()).collect()),
-        ),
-        ("Stand aside", c.tally.stand_aside, names(c.stood_aside.iter().map(|r| r.name.clone()).collect())),
-        ("Object", c.tally.object, names(c.objections.iter().map(|r| r.name.clone()).collect())),
-    ];
+    let rows = words::consent_rows(c).map(|(label, count, who)| (label, count, arg(&who)));
     // A figure gives the table its caption; the header row is tagged as header cells.
     o.push_str(&format!(
         "#figure(kind: table, caption: {},\n  table(columns: (auto, auto, 1fr), align: (left, right, left), inset: 6pt,\n    table.header([*Stance*], [*Number*], [*Who*]),\n",

@@ -211,6 +211,22 @@ pub(crate) fn data_statement(doc: &ValuesDocument) -> Vec<String> {
     ]
 }
 
+/// The consent table's rows, in order: the stance, how many, and who (first names joined
+/// in plain English; empty if no one).
+pub(crate) fn consent_rows(c: &ConsentRecord) -> [(&'static str, u32, String); 4] {
+    let names = |list: Vec<&String>| and_list(&list.into_iter().cloned().collect::<Vec<_>>());
+    [
+        ("Agree", c.tally.agree, names(c.agreed.iter().collect())),
+        (
+            "Agree with reservations",
+            c.tally.reservations,
+            names(c.reservations.iter().map(|r| &r.name).collect()),
+        ),
+        ("Stand aside", c.tally.stand_aside, names(c.stood_aside.iter().map(|r| &r.name).collect())),
+        ("Object", c.tally.object, names(c.objections.iter().map(|r| &r.name).collect())),
+    ]
+}
+
 /// Every reservation, stand-aside and objection with its reason, one sentence each.
 pub(crate) fn consent_reasons(c: &ConsentRecord) -> Vec<String> {
     let reason =
