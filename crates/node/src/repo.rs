@@ -562,3 +562,177 @@ pub(crate) fn off_worker<R>(f: impl FnOnce() -> R) -> R {
         _ => f(),
     }
 }
+
+/// The most bytes [`coalesce`] makes one message: a quarter of the channel's 16 MiB cap, so a
+/// merged message is always one the other laptop accepts.
+pub(crate) const MAX_COALESCED: usize = 4 * 1024 * 1024;
+
+/// Two samod messages that travel one after the other over one connection, as one message
+/// that means the same to the receiver, when there is one; `None` leaves them as they are.
+///
+/// # Why
+///
+/// A busy laptop (the facilitator's in a room of 30, or a laptop catching up after working
+/// offline) is sent many small sync messages: the facilitator's node forwards each laptop's
+/// changes as they arrive. samod takes one step per message, and each step applies the
+/// changes, stores the document (often in full) and answers; each answer makes the sender
+/// take a step of its own. Messages that wait in a queue — for samod to take them, or for the
+/// socket to take them — are merged, so a laptop that has fallen behind catches up in a few
+/// large steps instead of many small ones. Nothing waits longer for this: only messages that
+/// are already queued are merged.
+///
+/// # Why it means the same
+///
+/// Only two Automerge sync messages for the same document, from the same sender to the same
+/// receiver, with the same message version and neither a reset (empty heads, or the
+/// `SYNC_RESET` flag) are merged. The result is the second message with the first's changes
+/// put before its own. Receiving it does what receiving the two in order does, minus the
+/// answer to the first, which the answer to the merged message supersedes: changes are
+/// applied as a set (Automerge orders them by their dependencies), and everything else a
+/// sync message carries — heads, needs, the bloom filter of what the sender has, flags —
+/// describes the sender's state at the moment it was made, which the second message states
+/// later and completely (a document's heads only move forward, so what the first message's
+/// heads let the receiver forget, the second's do too).
+pub(crate) fn coalesce(first: &[u8], second: &[u8]) -> Option<Vec<u8>> {
+    use automerge::sync::{Message, MessageFlags};
+    use samod_core::network::wire_protocol::WireMessage;
+
+    if first.len().saturating_add(second.len()) > MAX_COALESCED {
+        return None;
+    }
+    let (
+        WireMessage::Sync { document_id, sender_id, target_id, data: a },
+        WireMessage::Sync { document_id: d2, sender_id: s2, target_id: t2, data: b },
+    ) = (WireMessage::decode(first).ok()?, WireMessage::decode(second).ok()?)
+    else {
+        return None;
+    };
+    if document_id != d2 || sender_id != s2 || target_id != t2 {
+        return None;
+    }
+    let (a, b) = (Message::decode(&a).ok()?, Message::decode(&b).ok()?);
+    let plain = |m: &Message| {
+        !m.heads.is_empty() && !m.flags.is_some_and(|flags| flags.contains(MessageFlags::SYNC_RESET))
+    };
+    if a.version != b.version || !plain(&a) || !plain(&b) {
+        return None;
+    }
+    let chunks: Vec<Vec<u8>> = a.changes.iter().chain(b.changes.iter()).map(<[u8]>::to_vec).collect();
+    let merged = Message { changes: chunks.into(), ..b };
+    Some(WireMessage::Sync { document_id, sender_id, target_id, data: merged.encode() }.encode())
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::sync::{self, SyncDoc};
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, AutoCommit, ROOT};
+    use samod_core::network::wire_protocol::WireMessage;
+    use samod_core::{DocumentId, PeerId};
+
+    use super::*;
+
+    fn wire(doc: &DocumentId, from: &str, to: &str, message: sync::Message) -> Vec<u8> {
+        let (sender_id, target_id) = (PeerId::from(from), PeerId::from(to));
+        WireMessage::Sync { document_id: doc.clone(), sender_id, target_id, data: message.encode() }.encode()
+    }
+
+    fn unwire(bytes: &[u8]) -> sync::Message {
+        let Ok(WireMessage::Sync { data, .. }) = WireMessage::decode(bytes) else {
+            panic!("not a sync message")
+        };
+        sync::Message::decode(&data).unwrap()
+    }
+
+    fn note(doc: &mut AutoCommit, key: &str) {
+        doc.put(ROOT, key, "more time to talk").unwrap();
+        doc.commit();
+    }
+
+    /// A sender with changes the receiver lacks, sending them in three messages; the same
+    /// three merged must bring the receiver to the same place, and sync then ends as usual.
+    #[test]
+    fn merged_sync_messages_bring_the_receiver_where_the_messages_in_turn_do() {
+        let id = document_id(WorkshopId::from_uuid(uuid::Uuid::from_u128(7))).unwrap();
+        let mut sender = AutoCommit::new().with_actor(ActorId::from(b"sender".to_vec()));
+        note(&mut sender, "first");
+        let mut in_turn = AutoCommit::new().with_actor(ActorId::from(b"receiver".to_vec()));
+        in_turn.merge(&mut sender.fork()).unwrap();
+        let mut merged_rx = in_turn.fork().with_actor(ActorId::from(b"receiver2".to_vec()));
+        // Both receivers have said what they have.
+        let (mut tx_state, mut rx_state) = (sync::State::new(), sync::State::new());
+        for _ in 0..4 {
+            if let Some(m) = sender.sync().generate_sync_message(&mut tx_state) {
+                in_turn.sync().receive_sync_message(&mut rx_state, m).unwrap();
+            }
+            if let Some(m) = in_turn.sync().generate_sync_message(&mut rx_state) {
+                sender.sync().receive_sync_message(&mut tx_state, m).unwrap();
+            }
+        }
+        let mut rx_state2 = rx_state.clone();
+
+        // The sender writes three times, and sends after each.
+        let mut queued = Vec::new();
+        for key in ["a", "b", "c"] {
+            note(&mut sender, key);
+            let m = sender.sync().generate_sync_message(&mut tx_state).expect("new changes go out");
+            queued.push(wire(&id, "peer-s", "peer-r", m));
+        }
+        let merged =
+            coalesce(&queued[0], &queued[1]).and_then(|ab| coalesce(&ab, &queued[2])).expect("merged");
+        let last = unwire(&queued[2]);
+        let m = unwire(&merged);
+        assert_eq!(m.heads, last.heads);
+        assert_eq!(m.have, last.have);
+
+        for bytes in &queued {
+            in_turn.sync().receive_sync_message(&mut rx_state, unwire(bytes)).unwrap();
+        }
+        merged_rx.sync().receive_sync_message(&mut rx_state2, m).unwrap();
+        assert_eq!(merged_rx.get_heads(), in_turn.get_heads());
+        assert_eq!(merged_rx.get_heads(), sender.get_heads());
+
+        // Sync carries on and ends, from the merged side too.
+        let mut sender2 = sender.fork();
+        for _ in 0..6 {
+            if let Some(m) = merged_rx.sync().generate_sync_message(&mut rx_state2) {
+                sender2.sync().receive_sync_message(&mut tx_state, m).unwrap();
+            }
+            if let Some(m) = sender2.sync().generate_sync_message(&mut tx_state) {
+                merged_rx.sync().receive_sync_message(&mut rx_state2, m).unwrap();
+            }
+        }
+        assert!(sender2.sync().generate_sync_message(&mut tx_state).is_none());
+        assert!(merged_rx.sync().generate_sync_message(&mut rx_state2).is_none());
+    }
+
+    #[test]
+    fn only_plain_sync_messages_for_one_document_between_the_same_peers_are_merged() {
+        let doc = |n: u128| document_id(WorkshopId::from_uuid(uuid::Uuid::from_u128(n))).unwrap();
+        let mut a = AutoCommit::new();
+        note(&mut a, "x");
+        let message = || {
+            let mut state = sync::State::new();
+            a.clone().sync().generate_sync_message(&mut state).unwrap()
+        };
+        let plain = wire(&doc(1), "p1", "p2", message());
+        assert!(coalesce(&plain, &plain).is_some());
+        assert!(coalesce(&plain, &wire(&doc(2), "p1", "p2", message())).is_none(), "another document");
+        assert!(coalesce(&plain, &wire(&doc(1), "p3", "p2", message())).is_none(), "another sender");
+        assert!(coalesce(&plain, &wire(&doc(1), "p1", "p3", message())).is_none(), "another receiver");
+        let reset = sync::Message { heads: Vec::new(), ..message() };
+        assert!(coalesce(&plain, &wire(&doc(1), "p1", "p2", reset.clone())).is_none(), "a reset");
+        assert!(coalesce(&wire(&doc(1), "p1", "p2", reset), &plain).is_none(), "a reset first");
+        let request = WireMessage::Request {
+            document_id: doc(1),
+            sender_id: PeerId::from("p1"),
+            target_id: PeerId::from("p2"),
+            data: message().encode(),
+        }
+        .encode();
+        assert!(coalesce(&request, &plain).is_none(), "a request");
+        assert!(coalesce(&plain, b"garbage").is_none());
+        let big = vec![0u8; MAX_COALESCED];
+        assert!(coalesce(&plain, &big).is_none(), "too big to merge");
+    }
+}

@@ -10,6 +10,12 @@
 //! queue is unbounded, so the sink given to samod never blocks (blocking it would stop samod
 //! reading this connection and could deadlock two laptops that both have a lot to say), but a
 //! peer that stops reading while more than [`OUTBOUND_LIMIT`] bytes wait is disconnected.
+//!
+//! **Queued sync messages are merged.** When samod's messages queue up behind a busy socket,
+//! the writer merges consecutive sync messages for the same document into one before sending
+//! (`crate::repo::coalesce`, which explains why that means the same to the receiver): the
+//! other laptop then takes one step for them instead of one each. Nothing is held back for
+//! it; only what is already waiting is merged, up to 4 MiB a message.
 
 use std::io;
 use std::pin::Pin;
@@ -30,6 +36,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+
+use crate::repo::coalesce;
 
 use super::wire::{hello, parse_hello, KIND_HELLO, KIND_PING, KIND_PONG, KIND_ROTATE, KIND_SYNC};
 
@@ -258,6 +266,14 @@ pub(crate) enum Outbound {
     Close,
 }
 
+/// A samod message as a channel message: the sync kind byte, then the message.
+fn sync_message(samod: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(1 + samod.len());
+    message.push(KIND_SYNC);
+    message.extend_from_slice(samod);
+    message
+}
+
 /// The sink samod writes its messages to: never blocks (see the module docs), but fails and
 /// closes the channel once more than [`OUTBOUND_LIMIT`] bytes are waiting.
 pub(crate) struct OutboundSink {
@@ -289,10 +305,7 @@ impl Sink<Vec<u8>> for OutboundSink {
             self.token.cancel();
             return Err(io::Error::new(io::ErrorKind::WouldBlock, "the other laptop isn't reading"));
         }
-        let mut message = Vec::with_capacity(len);
-        message.push(KIND_SYNC);
-        message.extend_from_slice(&item);
-        self.tx.send(Outbound::Sync(message)).map_err(|_| closed_error())
+        self.tx.send(Outbound::Sync(sync_message(&item))).map_err(|_| closed_error())
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -400,11 +413,37 @@ pub(crate) fn run(
     let writer_task = tokio::spawn(
         async move {
             let write = async {
-                while let Some(out) = outbound.recv().await {
+                // A message taken from the queue that couldn't be merged into the one before it.
+                let mut next = None;
+                loop {
+                    let out = match next.take() {
+                        Some(out) => out,
+                        None => match outbound.recv().await {
+                            Some(out) => out,
+                            None => break,
+                        },
+                    };
                     match out {
-                        Outbound::Sync(message) => {
+                        Outbound::Sync(mut message) => {
+                            // samod's messages queued behind this one while the socket was busy
+                            // are merged into it where that means the same (`coalesce`).
+                            let mut counted = message.len();
+                            while let Ok(following) = outbound.try_recv() {
+                                let merged = match &following {
+                                    Outbound::Sync(other) => coalesce(&message[1..], &other[1..]),
+                                    _ => None,
+                                };
+                                let Some(merged) = merged else {
+                                    next = Some(following);
+                                    break;
+                                };
+                                if let Outbound::Sync(other) = &following {
+                                    counted += other.len();
+                                }
+                                message = sync_message(&merged);
+                            }
                             let wire = lock(&session).seal(&message)?;
-                            queued.fetch_sub(message.len(), Ordering::Relaxed);
+                            queued.fetch_sub(counted, Ordering::Relaxed);
                             drop(message);
                             writer.write_all(&wire).await?;
                         }
