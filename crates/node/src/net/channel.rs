@@ -25,7 +25,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use commonground_protocol::{
-    DeviceKeypair, DevicePublicKey, FrameDecoder, Handshake, ProtocolError, Session, PSK_LEN,
+    DeviceKeypair, DevicePublicKey, FrameDecoder, Handshake, ProtocolError, Session, MAX_MESSAGE_LEN, PSK_LEN,
 };
 use futures::channel::mpsc as fmpsc;
 use futures::{Sink, SinkExt};
@@ -39,7 +39,10 @@ use tracing::Instrument;
 
 use crate::repo::coalesce;
 
-use super::wire::{hello, parse_hello, KIND_HELLO, KIND_PING, KIND_PONG, KIND_ROTATE, KIND_SYNC};
+use super::wire::{
+    hello, inflate, parse_hello, sync_message, PeerHello, KIND_HELLO, KIND_PING, KIND_PONG, KIND_ROTATE,
+    KIND_SYNC, KIND_SYNC_DEFLATE,
+};
 
 /// The longest first message: a rotation with a full roster (a hello is far shorter).
 const MAX_GREETING_LEN: usize = 1 + commonground_protocol::MAX_JOIN_MESSAGE_LEN;
@@ -219,8 +222,8 @@ pub(crate) async fn respond(
 
 /// The first message on a channel.
 pub(crate) enum Greeting {
-    /// The other side's samod peer id.
-    Hello(String),
+    /// The other side's samod peer id and features.
+    Hello(PeerHello),
     /// Instead of a hello, the facilitator's laptop handed over a newer key (we dialled with
     /// the previous epoch's); the connection ends after it.
     Rotate(Vec<u8>),
@@ -258,20 +261,13 @@ pub(crate) async fn exchange_hello(
 /// What the writer task sends.
 #[derive(Debug)]
 pub(crate) enum Outbound {
-    /// A samod message (kind byte first), counted against [`OUTBOUND_LIMIT`].
+    /// A samod message (framed by the writer: see [`sync_message`]), counted against
+    /// [`OUTBOUND_LIMIT`] with one byte for its kind.
     Sync(Vec<u8>),
     /// One of our own messages (kind byte first).
     Control(Vec<u8>),
     /// Send everything before this, then close the connection.
     Close,
-}
-
-/// A samod message as a channel message: the sync kind byte, then the message.
-fn sync_message(samod: &[u8]) -> Vec<u8> {
-    let mut message = Vec::with_capacity(1 + samod.len());
-    message.push(KIND_SYNC);
-    message.extend_from_slice(samod);
-    message
 }
 
 /// The sink samod writes its messages to: never blocks (see the module docs), but fails and
@@ -305,7 +301,7 @@ impl Sink<Vec<u8>> for OutboundSink {
             self.token.cancel();
             return Err(io::Error::new(io::ErrorKind::WouldBlock, "the other laptop isn't reading"));
         }
-        self.tx.send(Outbound::Sync(sync_message(&item))).map_err(|_| closed_error())
+        self.tx.send(Outbound::Sync(item)).map_err(|_| closed_error())
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -323,6 +319,8 @@ pub(crate) struct Established {
     pub(crate) session: Session,
     pub(crate) reader: FrameReader<OwnedReadHalf>,
     pub(crate) writer: OwnedWriteHalf,
+    /// Whether the other laptop reads compressed sync messages (its hello said so).
+    pub(crate) deflate: bool,
 }
 
 /// A running channel: samod's ends, and a way to send our own messages.
@@ -352,7 +350,7 @@ pub(crate) fn run(
     on_rotate: impl Fn(&[u8]) + Send + Sync + 'static,
     on_end: impl FnOnce() + Send + 'static,
 ) -> Running {
-    let Established { session, mut reader, mut writer } = established;
+    let Established { session, mut reader, mut writer, deflate } = established;
     let session = Arc::new(Mutex::new(session));
     let (mut incoming_tx, incoming) = fmpsc::channel(INBOUND_QUEUE - 1);
     let (control, mut outbound) = mpsc::unbounded_channel();
@@ -378,8 +376,14 @@ pub(crate) fn run(
                     let message = lock(&read_session).open(&frame)?;
                     let Some(mut message) = message else { continue };
                     match message.first().copied() {
-                        Some(KIND_SYNC) => {
-                            message.remove(0);
+                        Some(kind @ (KIND_SYNC | KIND_SYNC_DEFLATE)) => {
+                            if kind == KIND_SYNC {
+                                message.remove(0);
+                            } else {
+                                message = inflate(&message[1..], MAX_MESSAGE_LEN).ok_or(
+                                    ChannelError::Misbehaved("a compressed message that doesn't inflate"),
+                                )?;
+                            }
                             read_busy.store(true, Ordering::Relaxed);
                             let sent = incoming_tx.send(Ok(message)).await;
                             read_busy.store(false, Ordering::Relaxed);
@@ -424,13 +428,13 @@ pub(crate) fn run(
                         },
                     };
                     match out {
-                        Outbound::Sync(mut message) => {
+                        Outbound::Sync(mut samod) => {
                             // samod's messages queued behind this one while the socket was busy
                             // are merged into it where that means the same (`coalesce`).
-                            let mut counted = message.len();
+                            let mut counted = samod.len() + 1;
                             while let Ok(following) = outbound.try_recv() {
                                 let merged = match &following {
-                                    Outbound::Sync(other) => coalesce(&message[1..], &other[1..]),
+                                    Outbound::Sync(other) => coalesce(&samod, other),
                                     _ => None,
                                 };
                                 let Some(merged) = merged else {
@@ -438,10 +442,12 @@ pub(crate) fn run(
                                     break;
                                 };
                                 if let Outbound::Sync(other) = &following {
-                                    counted += other.len();
+                                    counted += other.len() + 1;
                                 }
-                                message = sync_message(&merged);
+                                samod = merged;
                             }
+                            let message = sync_message(&samod, deflate);
+                            drop(samod);
                             let wire = lock(&session).seal(&message)?;
                             queued.fetch_sub(counted, Ordering::Relaxed);
                             drop(message);

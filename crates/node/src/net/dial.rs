@@ -148,8 +148,10 @@ async fn dial(
         return Err(ChannelError::Duplicate);
     }
     match exchange_hello(&mut session, &mut reader, &mut write, &[], &shared.repo.peer_id()).await? {
-        Greeting::Hello(peer) => {
-            let established = Established { session, reader, writer: write };
+        Greeting::Hello(hello) => {
+            let deflate = hello.reads_deflate();
+            let established = Established { session, reader, writer: write, deflate };
+            let peer = hello.peer;
             start_channel(shared, established, workshop, epoch, remote, peer, address, true, &shared.root)
         }
         Greeting::Rotate(payload) => {

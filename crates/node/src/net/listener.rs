@@ -261,8 +261,10 @@ async fn sync_setup(shared: &Arc<Shared>, mut stream: TcpStream) -> Result<Setup
         Verdict::Refuse => return Err(ChannelError::NotOnRoster),
     }
     match exchange_hello(&mut session, &mut reader, &mut write, &confirm, &shared.repo.peer_id()).await? {
-        Greeting::Hello(peer) => {
-            let established = Established { session, reader, writer: write };
+        Greeting::Hello(hello) => {
+            let deflate = hello.reads_deflate();
+            let established = Established { session, reader, writer: write, deflate };
+            let peer = hello.peer;
             Ok(Setup::Channel(Box::new(Ready { established, matched, remote, peer })))
         }
         Greeting::Rotate(_) => Err(ChannelError::Misbehaved("only the listener hands over keys")),
