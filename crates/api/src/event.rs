@@ -133,6 +133,11 @@ fn key(prop: &Prop) -> Option<&str> {
     }
 }
 
+/// More new changes than this at once (a laptop catching up with a room's offline work) are
+/// reported as [`Event::Resync`]: reading thousands of changes' operations costs more than a
+/// front end reading one snapshot, and hundreds of events say no more than the snapshot.
+pub const RESYNC_ABOVE: usize = 256;
+
 /// The events for everything that changed between `before` and now, for `viewer`.
 ///
 /// # Found from the new changes, not from a whole-document diff
@@ -152,6 +157,10 @@ pub(crate) fn derive(w: &Workshop, viewer: &Viewer, before: &[ChangeHash]) -> Ve
         return Vec::new();
     }
     let am = w.automerge();
+    // Counting the changes is cheap (their metadata); reading their operations is not.
+    if am.get_changes_meta(before).len() > RESYNC_ABOVE {
+        return vec![Event::Resync];
+    }
     let mut t = Touched::default();
     // Each touched object's path from the root, looked up once.
     let mut paths: HashMap<String, Option<Placed>> = HashMap::new();

@@ -23,7 +23,7 @@ mod reply;
 mod service;
 
 pub use command::Command;
-pub use event::Event;
+pub use event::{Event, RESYNC_ABOVE};
 pub use front::{
     AwayView, ConnectionView, Door, ExportFormat, FrontReply, InviteView, NearbyLaptop, Notice, Request,
     SyncState, WorkshopSummary,

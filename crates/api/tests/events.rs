@@ -216,3 +216,37 @@ fn events_applied_to_the_last_snapshot_give_the_new_one() {
         }
     }
 }
+
+#[test]
+fn a_burst_of_more_changes_than_events_can_carry_asks_for_a_new_snapshot() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let (mut amina, mut sam) = room(&mut rng);
+    let prompt = sam.service.snapshot().board.prompts[0].id;
+    let note = |text: String| Command::AddNote {
+        prompt,
+        text,
+        colour: Colour::Sun,
+        x: 1.0,
+        y: 2.0,
+        private: false,
+        anonymous: false,
+    };
+    for k in 0..commonground_api::RESYNC_ABOVE {
+        sam.run(&mut rng, note(format!("Idea {k}")));
+    }
+    // Exactly the limit: still described one note at a time.
+    let mut copy = Laptop {
+        service: WorkshopService::new(
+            amina.service.workshop().fork(random_actor(&mut rng)),
+            Local::default(),
+        ),
+        clock: T0,
+    };
+    let events = copy.receive_from(&mut sam);
+    assert_eq!(
+        events.iter().filter(|e| matches!(e, Event::NoteUpserted { .. })).count(),
+        commonground_api::RESYNC_ABOVE
+    );
+    sam.run(&mut rng, note("One more".into()));
+    assert_eq!(amina.receive_from(&mut sam), vec![Event::Resync]);
+}

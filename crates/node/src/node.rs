@@ -212,6 +212,7 @@ impl Node {
     fn watch(&self, id: WorkshopId, open: &Arc<OpenWorkshop>, roster: DocRoster) {
         use futures::{FutureExt, StreamExt};
         self.net.set_doc_roster(id, roster);
+        self.net.set_doc(id, open.doc.clone());
         // The heads are tracked by a task of their own, so that they are current even while
         // the pass below is busy. They are read once more after subscribing, for changes
         // applied since the workshop was opened; events queued before that read may set older

@@ -533,6 +533,16 @@ impl Doc {
         join_blocking(tokio::task::spawn_blocking(move || doc.read(f)).await)
     }
 
+    /// Resolves once the document has handled every task queued for it so far (messages
+    /// from other laptops included): an empty task in its queue. Also resolves if samod has
+    /// stopped.
+    pub(crate) fn barrier(&self) -> BoxFuture<'static, ()> {
+        let done = self.handle.with_document_async(|_| ());
+        Box::pin(async move {
+            let _ = done.await;
+        })
+    }
+
     /// Each time the document changes (an edit here or changes from another laptop), its new
     /// heads.
     pub(crate) fn changes(&self) -> impl Stream<Item = Vec<ChangeHash>> + Send + Unpin + 'static + use<'_> {
@@ -623,7 +633,7 @@ pub(crate) fn coalesce(first: &[u8], second: &[u8]) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use automerge::sync::{self, SyncDoc};
     use automerge::transaction::Transactable;
     use automerge::{ActorId, AutoCommit, ROOT};
@@ -642,6 +652,36 @@ mod tests {
             panic!("not a sync message")
         };
         sync::Message::decode(&data).unwrap()
+    }
+
+    /// Three sync messages one laptop sends another in turn, each with a new change; and the
+    /// heads they end at.
+    pub(crate) fn three_sync_messages() -> (Vec<Vec<u8>>, Vec<automerge::ChangeHash>) {
+        let id = document_id(WorkshopId::from_uuid(uuid::Uuid::from_u128(9))).unwrap();
+        let (mut sender, mut receiver) = (AutoCommit::new(), AutoCommit::new());
+        let (mut state, mut theirs) = (sync::State::new(), sync::State::new());
+        // They have said what they have (nothing).
+        for _ in 0..3 {
+            if let Some(m) = sender.sync().generate_sync_message(&mut state) {
+                receiver.sync().receive_sync_message(&mut theirs, m).unwrap();
+            }
+            if let Some(m) = receiver.sync().generate_sync_message(&mut theirs) {
+                sender.sync().receive_sync_message(&mut state, m).unwrap();
+            }
+        }
+        let mut out = Vec::new();
+        for key in ["a", "b", "c"] {
+            note(&mut sender, key);
+            out.push(wire(&id, "peer-s", "peer-r", sender.sync().generate_sync_message(&mut state).unwrap()));
+        }
+        (out, sender.get_heads())
+    }
+
+    /// The changes a samod sync message carries, applied to an empty document: its heads.
+    pub(crate) fn heads_after(message: &[u8]) -> Vec<automerge::ChangeHash> {
+        let mut doc = AutoCommit::new();
+        doc.sync().receive_sync_message(&mut sync::State::new(), unwire(message)).unwrap();
+        doc.get_heads()
     }
 
     fn note(doc: &mut AutoCommit, key: &str) {

@@ -5,8 +5,9 @@
 //! **Memory is bounded by design.** Every read goes through a [`FrameDecoder`], which holds
 //! at most one frame (64 KiB) whatever a header claims; the session's assembler holds at most
 //! one message (16 MiB, refused at its header); before the hello, a message may not grow past
-//! `MAX_GREETING_LEN` (one join message, about 33 KiB); and at most [`INBOUND_QUEUE`] finished messages wait for samod, after
-//! which the reader stops reading and TCP pushes back on the sender. Outbound, samod's own
+//! `MAX_GREETING_LEN` (one join message, about 33 KiB); and at most [`INBOUND_QUEUE`] finished
+//! messages wait for samod (merged while they wait: `inbox.rs`), after which the reader stops
+//! reading and TCP pushes back on the sender. Outbound, samod's own
 //! queue is unbounded, so the sink given to samod never blocks (blocking it would stop samod
 //! reading this connection and could deadlock two laptops that both have a lot to say), but a
 //! peer that stops reading while more than [`OUTBOUND_LIMIT`] bytes wait is disconnected.
@@ -27,8 +28,7 @@ use std::time::{Duration, Instant};
 use commonground_protocol::{
     DeviceKeypair, DevicePublicKey, FrameDecoder, Handshake, ProtocolError, Session, MAX_MESSAGE_LEN, PSK_LEN,
 };
-use futures::channel::mpsc as fmpsc;
-use futures::{Sink, SinkExt};
+use futures::Sink;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -37,6 +37,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::inbox::{inbox, Barrier, Incoming};
 use crate::repo::coalesce;
 
 use super::wire::{
@@ -326,7 +327,7 @@ pub(crate) struct Established {
 /// A running channel: samod's ends, and a way to send our own messages.
 pub(crate) struct Running {
     /// Messages from the peer for samod.
-    pub(crate) incoming: fmpsc::Receiver<io::Result<Vec<u8>>>,
+    pub(crate) incoming: Incoming,
     /// samod's messages to the peer.
     pub(crate) sink: OutboundSink,
     /// Our own messages to the peer (a rotation), in order with samod's.
@@ -338,7 +339,8 @@ fn lock(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
 }
 
 /// Starts the reader and writer tasks. Both stop when `token` is cancelled, and either one
-/// ending cancels it; `on_end` runs once both have stopped. A rotation from the peer is
+/// ending cancels it. Messages wait for samod in an inbox (`inbox.rs`) that hands them over
+/// one at a time, after `barrier` says the document has handled the one before; `on_end` runs once both have stopped. A rotation from the peer is
 /// handed to `on_rotate` (in the reader task, in order with samod's messages). A third task
 /// pings the peer when it has been quiet and closes the channel when it stays silent (see
 /// [`Keepalive`]); pings are answered with pongs, in order with samod's messages.
@@ -347,12 +349,13 @@ pub(crate) fn run(
     token: CancellationToken,
     span: tracing::Span,
     keepalive: Keepalive,
+    barrier: Option<Barrier>,
     on_rotate: impl Fn(&[u8]) + Send + Sync + 'static,
     on_end: impl FnOnce() + Send + 'static,
 ) -> Running {
     let Established { session, mut reader, mut writer, deflate } = established;
     let session = Arc::new(Mutex::new(session));
-    let (mut incoming_tx, incoming) = fmpsc::channel(INBOUND_QUEUE - 1);
+    let (inbox, incoming) = inbox(barrier);
     let (control, mut outbound) = mpsc::unbounded_channel();
     let queued = Arc::new(AtomicUsize::new(0));
     let sink = OutboundSink { tx: control.clone(), queued: queued.clone(), token: token.clone() };
@@ -385,7 +388,7 @@ pub(crate) fn run(
                                 )?;
                             }
                             read_busy.store(true, Ordering::Relaxed);
-                            let sent = incoming_tx.send(Ok(message)).await;
+                            let sent = inbox.push(message).await;
                             read_busy.store(false, Ordering::Relaxed);
                             read_heard.store(since(), Ordering::Relaxed);
                             sent.map_err(|_| ChannelError::Closed)?;

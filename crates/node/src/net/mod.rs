@@ -134,6 +134,7 @@ mod api;
 mod channel;
 mod dial;
 mod error;
+mod inbox;
 mod join;
 mod listener;
 mod membership;
@@ -154,7 +155,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::keys::DeviceSecret;
 use crate::layout::Layout;
-use crate::repo::{Dialing, DocRepo, Link};
+use crate::repo::{Dialing, Doc, DocRepo, Link};
 
 use channel::{ChannelError, Keepalive};
 
@@ -243,6 +244,9 @@ pub(crate) struct Shared {
     /// The devices each open workshop's document lists, as of its latest change: kept up
     /// to date by the node, so that a handshake never has to wait for the document's lock.
     rosters: Mutex<HashMap<WorkshopId, DocRoster>>,
+    /// Each open workshop's document, for the channels' barriers (`inbox.rs`). Never looked
+    /// up through samod: a channel must not wait for a document it is bringing in.
+    docs: Mutex<HashMap<WorkshopId, Doc>>,
     channels: Mutex<HashMap<u64, ChannelEntry>>,
     next_id: AtomicU64,
     gate: Mutex<Option<CodeGate>>,
@@ -293,6 +297,7 @@ impl Net {
                 events,
                 secrets: Mutex::new(secrets),
                 rosters: Mutex::new(HashMap::new()),
+                docs: Mutex::new(HashMap::new()),
                 channels: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
                 gate: Mutex::new(None),
@@ -327,6 +332,12 @@ impl Net {
     /// Records the devices an open workshop's document lists now, for roster checks.
     pub(crate) fn set_doc_roster(&self, workshop: WorkshopId, roster: DocRoster) {
         lock(&self.shared.rosters).insert(workshop, roster);
+    }
+
+    /// Records an open workshop's document, so that its channels hand samod one message at a
+    /// time (see `inbox.rs`).
+    pub(crate) fn set_doc(&self, workshop: WorkshopId, doc: Doc) {
+        lock(&self.shared.docs).insert(workshop, doc);
     }
 
     /// Runs `task` until the node stops.
@@ -414,6 +425,13 @@ impl Shared {
 
     /// The devices the workshop's document lists (empty if it isn't open here yet), as of
     /// the latest change the node has processed.
+    /// The barrier for a channel of `workshop`: resolves once its document has handled what
+    /// samod has queued for it (none until the workshop is open here).
+    fn barrier(&self, workshop: WorkshopId) -> Option<inbox::Barrier> {
+        let doc = lock(&self.docs).get(&workshop)?.clone();
+        Some(Arc::new(move || doc.barrier()))
+    }
+
     fn doc_roster(&self, workshop: WorkshopId) -> DocRoster {
         lock(&self.rosters).get(&workshop).cloned().unwrap_or_default()
     }
@@ -712,11 +730,13 @@ fn start_channel(
     let span = tracing::info_span!("channel", workshop = %workshop, device = %membership::fingerprint(&remote), outgoing);
     let (on_rotate, on_end) = (Arc::downgrade(shared), Arc::downgrade(shared));
     let keepalive = *lock(&shared.keepalive);
+    let barrier = shared.barrier(workshop);
     let running = channel::run(
         established,
         token.clone(),
         span,
         keepalive,
+        barrier,
         move |payload| {
             if let Some(shared) = on_rotate.upgrade() {
                 shared.apply_rotation(workshop, remote, payload);

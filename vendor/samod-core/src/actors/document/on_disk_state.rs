@@ -50,12 +50,21 @@ impl OnDiskState {
         doc_id: &DocumentId,
         doc: &Automerge,
     ) {
-        let new_changes = doc.get_changes(self.last_saved_heads.as_ref().unwrap_or(&Vec::new()));
+        // Common Ground patch: count the new changes from their metadata. `get_changes`
+        // re-encodes every change from the document's operations, and a compaction (the usual
+        // outcome for a burst of changes) only needs to know how many there are; the changes
+        // themselves are built only when they are stored one by one.
+        let since = self.last_saved_heads.clone().unwrap_or_default();
+        let new_count = if since == doc.get_heads() {
+            0
+        } else {
+            doc.get_changes_meta(&since).len()
+        };
 
-        let eligible_for_compaction = new_changes.len() > 10 || self.on_disk.len() > 10;
+        let eligible_for_compaction = new_count > 10 || self.on_disk.len() > 10;
         if self.compaction.is_none() && eligible_for_compaction {
             tracing::debug!(
-                num_changes = new_changes.len(),
+                num_changes = new_count,
                 num_on_disk = self.on_disk.len(),
                 "compacting changes"
             );
@@ -74,6 +83,7 @@ impl OnDiskState {
             });
             self.running_puts.insert(put_id, key);
         } else {
+            let new_changes = if new_count == 0 { Vec::new() } else { doc.get_changes(&since) };
             for change in new_changes {
                 let key = StorageKey::incremental_path(doc_id, change.hash());
                 let put_id = out.put(key.clone(), change.raw_bytes().to_vec());
