@@ -101,17 +101,20 @@ pub(crate) fn all<R: ReadDoc + ?Sized>(doc: &R) -> Vec<ParticipantView> {
     let mut out: Vec<(ParticipantView, String)> = doc::entries::<ParticipantId, _>(doc, &participants)
         .into_iter()
         .filter_map(|(id, obj)| {
-            let name = doc::string(doc, &obj, "name")?;
+            // One pass over the person's fields: every note view reads everyone (for the
+            // authors' names and symbols), and a `get` per field cost about 30 µs each.
+            let f = doc::Fields::read(doc, &obj);
+            let name = f.string("name")?.to_owned();
             let folded = FirstName::parse(&name).map(|n| n.folded()).unwrap_or_else(|_| name.to_lowercase());
             Some((
                 ParticipantView {
                     id,
                     name,
-                    colour: doc::parsed(doc, &obj, "colour").unwrap_or(Colour::Sun),
-                    symbol: doc::parsed(doc, &obj, "symbol").unwrap_or(Symbol::Circle),
-                    joined_at: Timestamp(doc::int(doc, &obj, "joined_at").unwrap_or(0)),
+                    colour: f.string("colour").and_then(|c| c.parse().ok()).unwrap_or(Colour::Sun),
+                    symbol: f.string("symbol").and_then(|s| s.parse().ok()).unwrap_or(Symbol::Circle),
+                    joined_at: Timestamp(f.int("joined_at").unwrap_or(0)),
                     facilitator: facilitators.contains(&id),
-                    removed: doc::int(doc, &obj, "removed_at").is_some(),
+                    removed: f.int("removed_at").is_some(),
                 },
                 folded,
             ))
