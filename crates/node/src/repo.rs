@@ -367,12 +367,18 @@ fn decisions(access: &SyncAccess, doc: &DocumentId, peer: &PeerId) -> BoxStream<
         return futures::stream::iter([ShareConfig::none()]).boxed();
     };
     let rx = access.subscribe(workshop, peer.as_str());
-    futures::stream::unfold((rx, true), |(mut rx, first): (watch::Receiver<bool>, bool)| async move {
-        if !first {
-            rx.changed().await.ok()?;
+    let (access, peer) = (access.clone(), peer.as_str().to_owned());
+    futures::stream::unfold((rx, true), move |(mut rx, first): (watch::Receiver<bool>, bool)| {
+        let (access, peer) = (access.clone(), peer.clone());
+        async move {
+            if !first {
+                rx.changed().await.ok()?;
+            }
+            let allowed = *rx.borrow_and_update();
+            // Changes go as bundles only to laptops that said they read them.
+            let config = ShareConfig::read_write().with_bundles(access.reads_bundles(&peer));
+            Some((if allowed { config } else { ShareConfig::none() }, (rx, false)))
         }
-        let allowed = *rx.borrow_and_update();
-        Some((if allowed { ShareConfig::read_write() } else { ShareConfig::none() }, (rx, false)))
     })
     .boxed()
 }
@@ -744,6 +750,100 @@ pub(crate) mod tests {
         }
         assert!(sender2.sync().generate_sync_message(&mut tx_state).is_none());
         assert!(merged_rx.sync().generate_sync_message(&mut rx_state2).is_none());
+    }
+
+    /// Automerge bundles (sent to laptops by the patched samod-core, `vendor/README.md`) are
+    /// an experimental format: check that a bundle of what a receiver lacks, made from random
+    /// concurrent edits of every kind the workshop makes (map puts and deletes, text typed and
+    /// deleted, nested maps, counters), brings it to exactly the sender's document.
+    #[test]
+    fn bundles_of_what_the_receiver_lacks_bring_it_to_the_senders_document() {
+        use automerge::{ObjType, ReadDoc};
+        use rand::{Rng, SeedableRng};
+        let mut bundled = 0;
+        for seed in 0..40u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut base = AutoCommit::new().with_actor(ActorId::from(vec![0u8; 16]));
+            let notes = base.put_object(ROOT, "notes", ObjType::Map).unwrap();
+            base.commit();
+            let mut laptops: Vec<AutoCommit> =
+                (1..=3u8).map(|a| base.fork().with_actor(ActorId::from(vec![a; 16]))).collect();
+            for _ in 0..rng.random_range(20..120) {
+                let i = rng.random_range(0..laptops.len());
+                let doc = &mut laptops[i];
+                let keys: Vec<String> = doc.keys(&notes).collect();
+                match rng.random_range(0..5) {
+                    0 | 1 => {
+                        let note = doc
+                            .put_object(&notes, format!("n{}", rng.random::<u32>()), ObjType::Map)
+                            .unwrap();
+                        let text = doc.put_object(&note, "text", ObjType::Text).unwrap();
+                        doc.splice_text(&text, 0, 0, "more time to talk").unwrap();
+                        doc.put(&note, "x", rng.random_range(0..500) as f64).unwrap();
+                        let votes = doc.put_object(&note, "votes", ObjType::Map).unwrap();
+                        doc.put(&votes, "sam", 1u64).unwrap();
+                    }
+                    2 if !keys.is_empty() => {
+                        let key = &keys[rng.random_range(0..keys.len())];
+                        if let Ok(Some((_, note))) = doc.get(&notes, key) {
+                            if let Ok(Some((_, text))) = doc.get(&note, "text") {
+                                let len = doc.length(&text);
+                                let at = rng.random_range(0..=len);
+                                let del = rng.random_range(0..=(len - at).min(4)) as isize;
+                                doc.splice_text(&text, at, del, "é🙂").unwrap();
+                            }
+                        }
+                    }
+                    3 if !keys.is_empty() => {
+                        doc.delete(&notes, &keys[rng.random_range(0..keys.len())]).unwrap();
+                    }
+                    _ => {
+                        let other = rng.random_range(0..laptops.len());
+                        if other != i {
+                            let mut from = laptops[other].fork();
+                            laptops[i].merge(&mut from).unwrap();
+                        }
+                    }
+                }
+                laptops[i].commit();
+            }
+            // The sender has everything; the receiver is one laptop.
+            let mut sender = laptops[0].fork();
+            for other in &mut laptops[1..] {
+                sender.merge(other).unwrap();
+            }
+            let pick = rng.random_range(1..laptops.len());
+            let mut receiver = laptops[pick].fork();
+            let lacking: Vec<automerge::ChangeHash> =
+                receiver.document().get_changes_added(sender.document()).iter().map(|c| c.hash()).collect();
+            if lacking.is_empty() {
+                continue;
+            }
+            bundled += 1;
+            let bundle = sender.document().bundle(lacking.iter().copied()).unwrap();
+            // The same laptop, given the changes one by one as sync does without bundles.
+            let mut by_changes = receiver.fork();
+            for hash in &lacking {
+                let change = sender.document().get_change_by_hash(hash).unwrap();
+                by_changes.apply_changes([change.clone()]).unwrap();
+            }
+            receiver.load_incremental(bundle.bytes()).unwrap();
+            assert_eq!(receiver.get_heads(), sender.get_heads(), "seed {seed}");
+            // Every change is the sender's, byte for byte, and the document reads the same.
+            for hash in &lacking {
+                let got = receiver.document().get_change_by_hash(hash).unwrap();
+                let sent = sender.document().get_change_by_hash(hash).unwrap();
+                assert_eq!(got.raw_bytes(), sent.raw_bytes(), "seed {seed}: change {hash}");
+            }
+            // (`save()` isn't compared: its bytes depend on the order changes were applied in.)
+            assert_eq!(receiver.get_heads(), by_changes.get_heads(), "seed {seed}");
+            let text = |doc: &mut AutoCommit| {
+                let heads = doc.get_heads();
+                format!("{:?}", doc.document().diff(&[], &heads))
+            };
+            assert_eq!(text(&mut receiver), text(&mut sender), "seed {seed}: the same contents");
+        }
+        assert!(bundled >= 30, "only {bundled} of 40 rooms had anything to bundle");
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub struct ShareConfig {
     /// initiate sync. Access takes precedence: denied peers are never announced
     /// to, and peers without write access are never used to fetch missing data.
     pub announce: bool,
+    /// Common Ground patch: send this peer changes as Automerge bundles (its document
+    /// encoding applied to a set of changes) when that is smaller. Only for peers known to
+    /// run the same Automerge (see `PeerDocConnection::generate_sync_messages`).
+    pub bundles: bool,
 }
 
 impl ShareConfig {
@@ -38,6 +42,7 @@ impl ShareConfig {
         Self {
             access: ShareAccess::None,
             announce: false,
+            bundles: false,
         }
     }
 
@@ -46,6 +51,7 @@ impl ShareConfig {
         Self {
             access: ShareAccess::ReadOnly,
             announce: true,
+            bundles: false,
         }
     }
 
@@ -54,12 +60,19 @@ impl ShareConfig {
         Self {
             access: ShareAccess::ReadWrite,
             announce: true,
+            bundles: false,
         }
     }
 
     /// Enable or disable proactive document announcements and requests.
     pub const fn with_announce(mut self, announce: bool) -> Self {
         self.announce = announce;
+        self
+    }
+
+    /// Common Ground patch: send changes as bundles (see [`ShareConfig::bundles`]).
+    pub const fn with_bundles(mut self, bundles: bool) -> Self {
+        self.bundles = bundles;
         self
     }
 

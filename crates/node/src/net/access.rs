@@ -37,6 +37,8 @@ struct Inner {
     live: HashMap<(String, WorkshopId), usize>,
     /// The owner of each live peer id.
     owners: HashMap<String, (Owner, usize)>,
+    /// Live laptop peer ids that read Automerge bundles.
+    bundles: HashMap<String, bool>,
     /// samod's subscriptions, told when a decision changes.
     watchers: HashMap<(String, WorkshopId), watch::Sender<bool>>,
 }
@@ -76,10 +78,26 @@ impl SyncAccess {
         }
     }
 
-    /// Records a live channel: `peer`, authenticated as `device`, for `workshop`. Refused
-    /// (`false`) if another device already uses that peer id.
-    pub(crate) fn grant(&self, workshop: WorkshopId, peer: &str, device: DevicePublicKey) -> bool {
-        self.grant_to(workshop, peer, Owner::Device(device))
+    /// Records a live channel: `peer`, authenticated as `device`, for `workshop`, and whether
+    /// that laptop reads Automerge bundles. Refused (`false`) if another device already uses
+    /// that peer id.
+    pub(crate) fn grant(
+        &self,
+        workshop: WorkshopId,
+        peer: &str,
+        device: DevicePublicKey,
+        bundles: bool,
+    ) -> bool {
+        let granted = self.grant_to(workshop, peer, Owner::Device(device));
+        if granted {
+            lock(&self.inner).bundles.insert(peer.to_owned(), bundles);
+        }
+        granted
+    }
+
+    /// Whether `peer` is a laptop that reads Automerge bundles (never a sync server).
+    pub(crate) fn reads_bundles(&self, peer: &str) -> bool {
+        lock(&self.inner).bundles.get(peer).copied().unwrap_or(false)
     }
 
     /// Records a live connection to a sync server: `peer`, the id its handshake claimed on a
@@ -113,6 +131,7 @@ impl SyncAccess {
             *count -= 1;
             if *count == 0 {
                 inner.owners.remove(peer);
+                inner.bundles.remove(peer);
             }
         }
         let key = (peer.to_owned(), workshop);
@@ -156,15 +175,15 @@ mod tests {
         let (a, b) = (DevicePublicKey::from_bytes([1; 32]), DevicePublicKey::from_bytes([2; 32]));
         let mut rx = access.subscribe(w, "peer-1");
         assert!(!*rx.borrow_and_update());
-        assert!(access.grant(w, "peer-1", a));
+        assert!(access.grant(w, "peer-1", a, false));
         assert!(*rx.borrow_and_update());
         assert!(!*access.subscribe(other, "peer-1").borrow(), "only the channel's workshop");
         // Guards peer-id spoofing: another device can't borrow a live peer id.
-        assert!(!access.grant(other, "peer-1", b));
+        assert!(!access.grant(other, "peer-1", b, false));
         assert!(!*access.subscribe(other, "peer-1").borrow());
         access.revoke(w, "peer-1");
         assert!(!*rx.borrow_and_update());
-        assert!(access.grant(other, "peer-1", b), "free again once the first device has gone");
+        assert!(access.grant(other, "peer-1", b, false), "free again once the first device has gone");
 
         // Guards a server borrowing a laptop's peer id (and the other way round).
         assert!(!access.grant_server(w, "peer-1", "127.0.0.1:3030"));
@@ -172,9 +191,25 @@ mod tests {
         assert!(access.grant_server(w, "server-1", "127.0.0.1:3030"));
         assert!(*access.subscribe(w, "server-1").borrow());
         assert!(!*access.subscribe(other, "server-1").borrow(), "only the server's workshop");
-        assert!(!access.grant(other, "server-1", a));
+        assert!(!access.grant(other, "server-1", a, false));
         assert!(!access.grant_server(other, "server-1", "10.0.0.9:3030"), "nor another server");
         access.revoke(w, "server-1");
         assert!(!*access.subscribe(w, "server-1").borrow());
+    }
+
+    #[test]
+    fn bundles_go_only_to_laptops_that_said_they_read_them() {
+        let access = SyncAccess::default();
+        let w = WorkshopId::from_uuid(Uuid::from_bytes([1; 16]));
+        let (a, b) = (DevicePublicKey::from_bytes([1; 32]), DevicePublicKey::from_bytes([2; 32]));
+        assert!(access.grant(w, "peer-new", a, true));
+        assert!(access.grant(w, "peer-old", b, false));
+        assert!(access.grant_server(w, "server-1", "127.0.0.1:3030"));
+        assert!(access.reads_bundles("peer-new"));
+        assert!(!access.reads_bundles("peer-old"), "a laptop whose hello didn't say so");
+        assert!(!access.reads_bundles("server-1"), "a sync server runs another Automerge");
+        assert!(!access.reads_bundles("peer-unknown"));
+        access.revoke(w, "peer-new");
+        assert!(!access.reads_bundles("peer-new"), "forgotten with its last channel");
     }
 }

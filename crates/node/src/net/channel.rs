@@ -322,6 +322,8 @@ pub(crate) struct Established {
     pub(crate) writer: OwnedWriteHalf,
     /// Whether the other laptop reads compressed sync messages (its hello said so).
     pub(crate) deflate: bool,
+    /// Whether it reads Automerge bundles in sync messages (its hello said so).
+    pub(crate) bundles: bool,
 }
 
 /// A running channel: samod's ends, and a way to send our own messages.
@@ -353,7 +355,7 @@ pub(crate) fn run(
     on_rotate: impl Fn(&[u8]) + Send + Sync + 'static,
     on_end: impl FnOnce() + Send + 'static,
 ) -> Running {
-    let Established { session, mut reader, mut writer, deflate } = established;
+    let Established { session, mut reader, mut writer, deflate, bundles: _ } = established;
     let session = Arc::new(Mutex::new(session));
     let (inbox, incoming) = inbox(barrier);
     let (control, mut outbound) = mpsc::unbounded_channel();

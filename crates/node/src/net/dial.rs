@@ -149,8 +149,8 @@ async fn dial(
     }
     match exchange_hello(&mut session, &mut reader, &mut write, &[], &shared.repo.peer_id()).await? {
         Greeting::Hello(hello) => {
-            let deflate = hello.reads_deflate();
-            let established = Established { session, reader, writer: write, deflate };
+            let (deflate, bundles) = (hello.reads_deflate(), hello.reads_bundles());
+            let established = Established { session, reader, writer: write, deflate, bundles };
             let peer = hello.peer;
             start_channel(shared, established, workshop, epoch, remote, peer, address, true, &shared.root)
         }

@@ -262,8 +262,8 @@ async fn sync_setup(shared: &Arc<Shared>, mut stream: TcpStream) -> Result<Setup
     }
     match exchange_hello(&mut session, &mut reader, &mut write, &confirm, &shared.repo.peer_id()).await? {
         Greeting::Hello(hello) => {
-            let deflate = hello.reads_deflate();
-            let established = Established { session, reader, writer: write, deflate };
+            let (deflate, bundles) = (hello.reads_deflate(), hello.reads_bundles());
+            let established = Established { session, reader, writer: write, deflate, bundles };
             let peer = hello.peer;
             Ok(Setup::Channel(Box::new(Ready { established, matched, remote, peer })))
         }

@@ -43,7 +43,7 @@
 //!
 //! | kind | message | body |
 //! |-----:|---------|------|
-//! | 1 | hello  | version `0x02`, a feature byte, then this side's samod peer id (1–64 printable ASCII bytes); version `0x01` (no feature byte) is still read |
+//! | 1 | hello  | version `0x02`, a feature byte (`0x01` reads kind 6, `0x02` reads Automerge bundles in sync messages), then this side's samod peer id (1–64 printable ASCII bytes); version `0x01` (no feature byte) is still read |
 //! | 2 | sync   | one samod message |
 //! | 6 | sync, compressed | one samod message in raw DEFLATE (RFC 1951), only to a laptop whose hello has feature `0x01`; inflated to at most 16 MiB, or the channel closes |
 //! | 3 | rotate | a protocol `Welcome`: the new secret, epoch and roster, from the facilitator |
@@ -197,6 +197,8 @@ struct ChannelEntry {
     outgoing: bool,
     token: CancellationToken,
     control: mpsc::UnboundedSender<Outbound>,
+    /// Whether the other laptop reads Automerge bundles (its hello said so).
+    bundles: bool,
 }
 
 impl ChannelEntry {
@@ -581,7 +583,7 @@ impl Shared {
                 losers.push(*other);
             }
         }
-        if !self.access.grant(entry.workshop, &entry.peer, entry.remote) {
+        if !self.access.grant(entry.workshop, &entry.peer, entry.remote, entry.bundles) {
             return Err(ChannelError::NotOnRoster);
         }
         let (workshop, peer) = (entry.workshop, entry.info());
@@ -731,6 +733,7 @@ fn start_channel(
     let (on_rotate, on_end) = (Arc::downgrade(shared), Arc::downgrade(shared));
     let keepalive = *lock(&shared.keepalive);
     let barrier = shared.barrier(workshop);
+    let bundles = established.bundles;
     let running = channel::run(
         established,
         token.clone(),
@@ -757,6 +760,7 @@ fn start_channel(
         outgoing,
         token: token.clone(),
         control: running.control.clone(),
+        bundles,
     };
     if let Err(e) = shared.register(id, entry, &doc) {
         token.cancel();

@@ -81,8 +81,11 @@ const HELLO_VERSION: u8 = 2;
 const HELLO_VERSION_1: u8 = 1;
 /// Hello feature: "you may send me sync messages compressed" ([`KIND_SYNC_DEFLATE`]).
 pub(crate) const FEATURE_DEFLATE: u8 = 0x01;
+/// Hello feature: "you may send me changes as Automerge 0.12 bundles inside sync messages"
+/// (Automerge's document encoding of a set of changes; see `vendor/README.md`).
+pub(crate) const FEATURE_BUNDLES: u8 = 0x02;
 /// The features this laptop reads.
-const FEATURES: u8 = FEATURE_DEFLATE;
+const FEATURES: u8 = FEATURE_DEFLATE | FEATURE_BUNDLES;
 /// The longest samod peer id accepted (samod makes `peer-<u64>`, 25 characters at most).
 const MAX_PEER_ID_LEN: usize = 64;
 /// samod messages shorter than this are sent as they are: too small to gain.
@@ -101,6 +104,11 @@ impl PeerHello {
     /// Whether it reads compressed sync messages.
     pub(crate) fn reads_deflate(&self) -> bool {
         self.features & FEATURE_DEFLATE != 0
+    }
+
+    /// Whether it reads Automerge bundles in sync messages.
+    pub(crate) fn reads_bundles(&self) -> bool {
+        self.features & FEATURE_BUNDLES != 0
     }
 }
 
@@ -195,12 +203,12 @@ mod tests {
     #[test]
     fn hello_round_trips_and_refuses_junk() {
         let mine = parse_hello(&hello("peer-123")).unwrap();
-        assert_eq!(mine, PeerHello { peer: "peer-123".into(), features: FEATURE_DEFLATE });
-        assert!(mine.reads_deflate());
+        assert_eq!(mine, PeerHello { peer: "peer-123".into(), features: FEATURE_DEFLATE | FEATURE_BUNDLES });
+        assert!(mine.reads_deflate() && mine.reads_bundles());
         // Version 1, from a laptop before compression: no features.
         let old = parse_hello(&[KIND_HELLO, 1, b'p', b'1']).unwrap();
         assert_eq!(old, PeerHello { peer: "p1".into(), features: 0 });
-        assert!(!old.reads_deflate());
+        assert!(!old.reads_deflate() && !old.reads_bundles());
         assert_eq!(parse_hello(&[KIND_HELLO, HELLO_VERSION]), None);
         assert_eq!(parse_hello(&[KIND_HELLO, HELLO_VERSION, FEATURES]), None, "no peer id");
         assert_eq!(parse_hello(&[KIND_HELLO, 3, 0, b'a']), None, "an unknown version");

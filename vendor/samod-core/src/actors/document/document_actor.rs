@@ -11,7 +11,7 @@ use super::SpawnArgs;
 use super::io::{DocumentIoResult, DocumentIoTask};
 use crate::actors::document::load::{Load, LoadComplete};
 use crate::actors::document::on_disk_state::OnDiskState;
-use crate::actors::document::peer_doc_connection::{PeerDocConnection, SharePolicyState};
+use crate::actors::document::peer_doc_connection::{Bundles, PeerDocConnection, SharePolicyState};
 use crate::actors::document::phase::loading::Loading;
 use crate::actors::document::phase::ready::Ready;
 use crate::actors::document::phase::request::{Request, RequestOutcome};
@@ -54,6 +54,8 @@ pub struct DocumentActor {
     run_state: RunState,
     doc: Automerge,
     last_status_update: Option<DocSearchPhase>,
+    /// Common Ground patch: bundles made for the peers in one step (see `Bundles`).
+    bundles: Bundles,
 }
 
 #[derive(Debug)]
@@ -97,6 +99,7 @@ impl DocumentActor {
             check_policy_tasks: HashMap::new(),
             on_disk_state: OnDiskState::new(),
             peer_connections: HashMap::new(),
+            bundles: Bundles::default(),
             run_state: RunState::Running,
             phase,
             last_status_update: None,
@@ -631,7 +634,9 @@ impl DocumentActor {
         }
         for (conn_id, peer_conn) in &mut self.peer_connections {
             let generated = match &mut self.phase {
-                Phase::Ready(ready) => ready.generate_sync_messages(now, &mut self.doc, peer_conn),
+                Phase::Ready(ready) => {
+                    ready.generate_sync_messages(now, &mut self.doc, peer_conn, &mut self.bundles)
+                }
                 Phase::Requesting(request) => request.generate_messages(now, &self.doc, peer_conn),
                 Phase::Loading(_) => unreachable!(),
             };

@@ -4,7 +4,10 @@ use automerge::{Automerge, sync};
 
 use crate::{
     UnixTimestamp,
-    actors::{document::peer_doc_connection::PeerDocConnection, messages::SyncMessage},
+    actors::{
+        document::peer_doc_connection::{Bundles, PeerDocConnection},
+        messages::SyncMessage,
+    },
 };
 
 #[derive(Debug)]
@@ -51,11 +54,12 @@ impl Ready {
         now: UnixTimestamp,
         doc: &mut Automerge,
         conn: &mut PeerDocConnection,
+        bundles: &mut Bundles,
     ) -> Vec<(SyncMessage, Duration)> {
         if !conn.can_send() {
             return Vec::new();
         }
-        conn.generate_sync_messages(now, doc)
+        conn.generate_sync_messages_bundled(now, doc, Some(bundles))
             .into_iter()
             .map(|(msg, duration)| (SyncMessage::Sync { data: msg.encode() }, duration))
             .collect()
