@@ -2,13 +2,14 @@
 //! the whole workshop after a change (its own or another laptop's).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use automerge::legacy::{Key, ObjectId};
 use automerge::{ObjId as ExId, PatchAction, Prop, ReadDoc};
 use commonground_workshop::{
-    ActionView, BreakView, ChallengeId, ChallengeView, ChangeHash, GroundRuleView, MetaView, NoteId,
-    NoteView, ParticipantView, Participation, PromptView, ReflectionView, SessionView, Target, ValueView,
-    Viewer, Workshop,
+    ActionView, AuthorView, BreakView, ChallengeId, ChallengeView, ChangeHash, GroundRuleView, MetaView,
+    NoteId, NoteView, ParticipantId, ParticipantView, Participation, PromptView, ReflectionView, SessionView,
+    Target, ValueView, Viewer, Workshop,
 };
 use serde::Serialize;
 use ts_rs::TS;
@@ -124,6 +125,8 @@ struct Touched {
     values: BTreeSet<String>,
     reflections: BTreeSet<String>,
     actions: BTreeSet<String>,
+    /// Participants whose own entry changed (not just their dots).
+    people: BTreeSet<String>,
 }
 
 fn key(prop: &Prop) -> Option<&str> {
@@ -195,6 +198,20 @@ pub(crate) fn derive(w: &Workshop, viewer: &Viewer, before: &[ChangeHash]) -> Ve
     if t.resync {
         return vec![Event::Resync];
     }
+    let people_changed = t.participants;
+    if !t.people.is_empty() {
+        // A new name, colour or symbol shows on every note the person wrote.
+        let authors = authors_shown_differently(w, before, &after, &t.people);
+        if !authors.is_empty() {
+            let board = w.board(viewer);
+            let notes = board.prompts.iter().flat_map(|p| &p.notes).chain(&board.unplaced);
+            for note in notes {
+                if matches!(note.author, AuthorView::Participant { id, .. } if authors.contains(&id)) {
+                    t.notes.insert(note.id.to_string());
+                }
+            }
+        }
+    }
     for (id, text) in typed {
         if t.notes.contains(&id) {
             continue;
@@ -225,7 +242,69 @@ pub(crate) fn derive(w: &Workshop, viewer: &Viewer, before: &[ChangeHash]) -> Ve
             }
         }
     }
-    collect(w, viewer, t)
+    collect(w, viewer, t, &|| people(w, before, &after, people_changed))
+}
+
+/// Everyone, by id.
+type People = HashMap<ParticipantId, ParticipantView>;
+
+/// Everyone's views, by the heads they were read at: the most recent few.
+static PEOPLE: Mutex<Vec<(Vec<ChangeHash>, Arc<People>)>> = Mutex::new(Vec::new());
+/// How many readings [`PEOPLE`] keeps (a laptop's own workshop, and its guests').
+const PEOPLE_KEPT: usize = 16;
+
+/// Everyone as of `after`. Every note view names its author, and reading everyone is most of
+/// the cost of one note's event in a room of 30; so when the changes from `before` to `after`
+/// touched no one (`changed` false: no participant, no facilitator list), the reading made at
+/// `before` is used again. Readings are kept by heads, which name a document's state exactly.
+fn people(w: &Workshop, before: &[ChangeHash], after: &[ChangeHash], changed: bool) -> Arc<People> {
+    let mut kept = PEOPLE.lock().unwrap_or_else(|e| e.into_inner());
+    let reuse = if changed { None } else { kept.iter().find(|(at, _)| at == before).map(|(_, p)| p.clone()) };
+    let people = reuse.unwrap_or_else(|| Arc::new(w.people_by_id()));
+    if !kept.iter().any(|(at, _)| at == after) {
+        if kept.len() >= PEOPLE_KEPT {
+            kept.remove(0);
+        }
+        kept.push((after.to_vec(), people.clone()));
+    }
+    people
+}
+
+/// The people whose notes now name them differently (name, colour or symbol) after changes
+/// that touched the entries of `touched`. Exact when the reading of everyone at `before` is
+/// kept; otherwise the touched people and everyone who now shares a first name with one of
+/// them (a symbol tells people with the same name and colour apart, so it can move).
+fn authors_shown_differently(
+    w: &Workshop,
+    before: &[ChangeHash],
+    after: &[ChangeHash],
+    touched: &BTreeSet<String>,
+) -> BTreeSet<ParticipantId> {
+    let shown = |p: &ParticipantView| (p.name.clone(), p.colour, p.symbol);
+    let old = {
+        let kept = PEOPLE.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter().find(|(at, _)| at == before).map(|(_, p)| p.clone())
+    };
+    let now = people(w, before, after, true);
+    match old {
+        Some(old) => old
+            .keys()
+            .chain(now.keys())
+            .filter(|id| old.get(id).map(shown) != now.get(id).map(shown))
+            .copied()
+            .collect(),
+        None => {
+            let names: BTreeSet<String> = now
+                .values()
+                .filter(|p| touched.contains(&p.id.to_string()))
+                .map(|p| p.name.to_lowercase())
+                .collect();
+            now.values()
+                .filter(|p| touched.contains(&p.id.to_string()) || names.contains(&p.name.to_lowercase()))
+                .map(|p| p.id)
+                .collect()
+        }
+    }
 }
 
 /// An object of the document, and its path from the root.
@@ -280,7 +359,10 @@ fn touch_collection(t: &mut Touched, collection: &str, id: String) {
     match collection {
         "meta" => t.meta = true,
         "ground_rules" => t.ground_rules = true,
-        "participants" => t.participants = true,
+        "participants" => {
+            t.participants = true;
+            t.people.insert(id);
+        }
         "sessions" => t.sessions = true,
         "prompts" | "clusters" => t.areas = true,
         "notes" => {
@@ -302,7 +384,7 @@ fn touch_collection(t: &mut Touched, collection: &str, id: String) {
     }
 }
 
-fn collect(w: &Workshop, viewer: &Viewer, mut t: Touched) -> Vec<Event> {
+fn collect(w: &Workshop, viewer: &Viewer, mut t: Touched, people: &dyn Fn() -> Arc<People>) -> Vec<Event> {
     let mut events = Vec::new();
     if t.meta {
         events.push(Event::MetaChanged { meta: w.meta() });
@@ -329,7 +411,7 @@ fn collect(w: &Workshop, viewer: &Viewer, mut t: Touched) -> Vec<Event> {
     let spliced: Vec<NoteId> =
         t.splices.keys().filter(|id| !t.notes.contains(*id)).filter_map(|id| id.parse().ok()).collect();
     ids.extend(&spliced);
-    let views = w.notes(viewer, &ids);
+    let views = if ids.is_empty() { Vec::new() } else { w.notes_among(viewer, &ids, &people()) };
     for (&note, view) in ids.iter().zip(&views).take(changed) {
         events.push(match view {
             Some(view) => Event::NoteUpserted { note: view.clone() },

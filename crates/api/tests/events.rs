@@ -18,7 +18,8 @@ struct Seen {
     meta: MetaView,
     rules: Vec<GroundRuleView>,
     participants: Vec<ParticipantView>,
-    notes: BTreeMap<NoteId, String>,
+    /// Each note's words and who it says wrote it.
+    notes: BTreeMap<NoteId, (String, String)>,
     votes_left: u32,
     /// Each challenge's words and, if it is about a note, which.
     challenges: BTreeMap<ChallengeId, (String, Option<NoteId>)>,
@@ -32,7 +33,7 @@ impl Seen {
             meta: s.meta.clone(),
             rules: s.ground_rules.clone(),
             participants: s.participants.clone(),
-            notes: notes.map(|n| (n.id, n.text.clone())).collect(),
+            notes: notes.map(|n| (n.id, (n.text.clone(), format!("{:?}", n.author)))).collect(),
             votes_left: s.board.votes_left,
             challenges: s.challenges.iter().map(|c| (c.id, words(c))).collect(),
             values: s.values.iter().map(|v| (v.id, v.statement.clone())).collect(),
@@ -46,10 +47,10 @@ impl Seen {
                 Event::GroundRulesChanged { rules } => self.rules = rules.clone(),
                 Event::ParticipantsChanged { participants, .. } => self.participants = participants.clone(),
                 Event::NoteUpserted { note } => {
-                    self.notes.insert(note.id, note.text.clone());
+                    self.notes.insert(note.id, (note.text.clone(), format!("{:?}", note.author)));
                 }
                 Event::NoteTextSpliced { note, index, delete, insert } => {
-                    let text = self.notes.get_mut(note).expect("typing in a note the front end has");
+                    let (text, _) = self.notes.get_mut(note).expect("typing in a note the front end has");
                     let chars: Vec<char> = text.chars().collect();
                     assert!(index + delete <= chars.len(), "splice past the end: {event:?} on {text:?}");
                     *text = chars[..*index]
@@ -148,6 +149,11 @@ impl Laptop {
             8 => {
                 let Some((note, _)) = some_note(rng) else { return };
                 Command::DraftValue { statement: word, sources: vec![note] }
+            }
+            9 if rng.random_bool(0.3) => {
+                // A new name changes how every note of theirs shows its author.
+                let name = ["Sam", "Sami", "Jo", "Ada"][rng.random_range(0..4)].to_owned();
+                Command::Rename { name }
             }
             _ => Command::EditTitle { edit: TextEdit::Splice { index: 0, delete: 0, insert: word } },
         };

@@ -591,8 +591,8 @@ impl Workshop {
         self.clusters().into_iter().map(|c| (c.id, c.prompt)).collect()
     }
 
-    /// Everyone, by id, for resolving note authors.
-    fn people_by_id(&self) -> HashMap<ParticipantId, ParticipantView> {
+    /// Everyone, by id, for resolving note authors (see [`Workshop::notes_among`]).
+    pub fn people_by_id(&self) -> HashMap<ParticipantId, ParticipantView> {
         self.participants().into_iter().map(|p| (p.id, p)).collect()
     }
 
@@ -604,14 +604,24 @@ impl Workshop {
     /// Several notes as `viewer` sees them (`None` for one they may not see), reading the
     /// people, dots and groups once for all of them rather than once per note.
     pub fn notes(&self, viewer: &Viewer, ids: &[NoteId]) -> Vec<Option<NoteView>> {
-        let people = self.people_by_id();
+        self.notes_among(viewer, ids, &self.people_by_id())
+    }
+
+    /// [`Workshop::notes`], with everyone already read ([`Workshop::people_by_id`], which must
+    /// be current): a caller that knows no one has changed since can keep them.
+    pub fn notes_among(
+        &self,
+        viewer: &Viewer,
+        ids: &[NoteId],
+        people: &HashMap<ParticipantId, ParticipantView>,
+    ) -> Vec<Option<NoteView>> {
         let ledger = Ledger::read(&self.doc, &|n| shared_by_id(&self.doc, n));
         let clusters = self.cluster_areas();
         let Ok(notes) = doc::root(&self.doc, key::NOTES) else { return vec![None; ids.len()] };
         ids.iter()
             .map(|&id| {
                 let obj = doc::child_map(&self.doc, &notes, &id.key())?;
-                note_view(RawNote::read(&self.doc, id, &obj), viewer, &people, &ledger, &clusters)
+                note_view(RawNote::read(&self.doc, id, &obj), viewer, people, &ledger, &clusters)
             })
             .collect()
     }
