@@ -285,7 +285,7 @@ pub(crate) struct Bundles {
 
 impl Bundles {
     /// Fewer changes than this go as they are (a bundle of one note is larger than the note).
-    const FROM: usize = 16;
+    const FROM: usize = 4;
     /// Distinct bundles kept for one step's heads.
     const KEEP: usize = 8;
 
