@@ -181,11 +181,13 @@ pub(crate) fn derive(w: &Workshop, viewer: &Viewer, before: &[ChangeHash]) -> Ve
             };
             let found = paths.entry(obj).or_insert_with_key(|obj| {
                 let (exid, _) = am.import(obj).ok()?;
-                let path = am.parents(&exid).ok()?.path();
+                // Only objects still in the document: a change to a note's text that lost a
+                // conflict, or to something deleted, shows nowhere (as with a diff).
+                let path = am.parents(&exid).ok()?.visible_path()?;
                 Some((exid, path))
             });
             let Some((exid, path)) = found else {
-                // Not an object of this document: nothing a view could show.
+                // Not an object of this document, or no longer visible: nothing a view shows.
                 continue;
             };
             let key = match &op.key {

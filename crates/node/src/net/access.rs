@@ -88,11 +88,7 @@ impl SyncAccess {
         device: DevicePublicKey,
         bundles: bool,
     ) -> bool {
-        let granted = self.grant_to(workshop, peer, Owner::Device(device));
-        if granted {
-            lock(&self.inner).bundles.insert(peer.to_owned(), bundles);
-        }
-        granted
+        self.grant_to(workshop, peer, Owner::Device(device), bundles)
     }
 
     /// Whether `peer` is a laptop that reads Automerge bundles (never a sync server).
@@ -104,10 +100,10 @@ impl SyncAccess {
     /// connection this laptop dialled to `server` (an address without secrets), for
     /// `workshop`. Refused (`false`) if a laptop or another server already uses that peer id.
     pub(crate) fn grant_server(&self, workshop: WorkshopId, peer: &str, server: &str) -> bool {
-        self.grant_to(workshop, peer, Owner::Server(server.to_owned()))
+        self.grant_to(workshop, peer, Owner::Server(server.to_owned()), false)
     }
 
-    fn grant_to(&self, workshop: WorkshopId, peer: &str, claimant: Owner) -> bool {
+    fn grant_to(&self, workshop: WorkshopId, peer: &str, claimant: Owner, bundles: bool) -> bool {
         let mut inner = lock(&self.inner);
         match inner.owners.get_mut(peer) {
             Some((owner, _)) if *owner != claimant => return false,
@@ -116,6 +112,8 @@ impl SyncAccess {
                 inner.owners.insert(peer.to_owned(), (claimant, 1));
             }
         }
+        // Recorded before samod hears the peer is allowed, so its share decision reads it.
+        inner.bundles.insert(peer.to_owned(), bundles);
         let key = (peer.to_owned(), workshop);
         *inner.live.entry(key.clone()).or_default() += 1;
         if let Some(tx) = inner.watchers.get(&key) {

@@ -37,7 +37,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::inbox::{inbox, Barrier, Incoming};
+use super::inbox::{inbox, Barrier, Incoming, MAX_MERGES};
 use crate::repo::coalesce;
 
 use super::wire::{
@@ -437,7 +437,9 @@ pub(crate) fn run(
                             // samod's messages queued behind this one while the socket was busy
                             // are merged into it where that means the same (`coalesce`).
                             let mut counted = samod.len() + 1;
-                            while let Ok(following) = outbound.try_recv() {
+                            let mut merges = 0;
+                            while merges < MAX_MERGES {
+                                let Ok(following) = outbound.try_recv() else { break };
                                 let merged = match &following {
                                     Outbound::Sync(other) => coalesce(&samod, other),
                                     _ => None,
@@ -450,6 +452,7 @@ pub(crate) fn run(
                                     counted += other.len() + 1;
                                 }
                                 samod = merged;
+                                merges += 1;
                             }
                             let message = sync_message(&samod, deflate);
                             drop(samod);

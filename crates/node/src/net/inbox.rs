@@ -36,12 +36,18 @@ use crate::repo::coalesce;
 /// How long a barrier may take before the next message is let through regardless.
 pub(crate) const BARRIER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The most messages merged into one: each merge decodes and re-encodes the whole message,
+/// so a flood of small ones would otherwise cost time in proportion to the square of their
+/// number.
+pub(crate) const MAX_MERGES: usize = 64;
+
 /// Resolves once the document has handled every message samod has queued for it so far.
 pub(crate) type Barrier = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
 
 #[derive(Default)]
 struct State {
-    queue: VecDeque<Vec<u8>>,
+    /// Messages waiting, each with how many were merged into it.
+    queue: VecDeque<(Vec<u8>, usize)>,
     /// A message was handed to samod and samod hasn't asked for the next one yet.
     taken: bool,
     /// The reader has finished: the stream ends once the queue is empty.
@@ -102,15 +108,20 @@ impl Inbox {
                 if state.gone {
                     return Err(Gone);
                 }
-                let merged = state.queue.back().and_then(|last| coalesce(last, &message));
+                let merged = state
+                    .queue
+                    .back()
+                    .filter(|(_, merges)| *merges < MAX_MERGES)
+                    .and_then(|(last, _)| coalesce(last, &message));
                 if let Some(merged) = merged {
-                    if let Some(last) = state.queue.back_mut() {
+                    if let Some((last, merges)) = state.queue.back_mut() {
                         *last = merged;
+                        *merges += 1;
                     }
                     return Ok(());
                 }
                 if state.queue.len() < INBOUND_QUEUE {
-                    state.queue.push_back(message);
+                    state.queue.push_back((message, 0));
                     if let Some(waker) = state.waker.take() {
                         waker.wake();
                     }
@@ -156,7 +167,7 @@ impl Stream for Incoming {
                     continue;
                 }
             }
-            if let Some(message) = state.queue.pop_front() {
+            if let Some((message, _)) = state.queue.pop_front() {
                 state.taken = true;
                 drop(state);
                 this.shared.room.notify_one();

@@ -425,8 +425,6 @@ impl Shared {
         lock(&self.secrets).get(&workshop).is_some_and(|s| s.facilitator == self.me())
     }
 
-    /// The devices the workshop's document lists (empty if it isn't open here yet), as of
-    /// the latest change the node has processed.
     /// The barrier for a channel of `workshop`: resolves once its document has handled what
     /// samod has queued for it (none until the workshop is open here).
     fn barrier(&self, workshop: WorkshopId) -> Option<inbox::Barrier> {
@@ -434,6 +432,8 @@ impl Shared {
         Some(Arc::new(move || doc.barrier()))
     }
 
+    /// The devices the workshop's document lists (empty if it isn't open here yet), as of
+    /// the latest change the node has processed.
     fn doc_roster(&self, workshop: WorkshopId) -> DocRoster {
         lock(&self.rosters).get(&workshop).cloned().unwrap_or_default()
     }
