@@ -261,6 +261,10 @@ const PEOPLE_KEPT: usize = 16;
 /// `before` is used again. Readings are kept by heads, which name a document's state exactly.
 fn people(w: &Workshop, before: &[ChangeHash], after: &[ChangeHash], changed: bool) -> Arc<People> {
     let mut kept = PEOPLE.lock().unwrap_or_else(|e| e.into_inner());
+    // Already read at `after` (when someone changed, `authors_shown_differently` reads first).
+    if let Some((_, people)) = kept.iter().find(|(at, _)| at == after) {
+        return people.clone();
+    }
     let reuse = if changed { None } else { kept.iter().find(|(at, _)| at == before).map(|(_, p)| p.clone()) };
     let people = reuse.unwrap_or_else(|| Arc::new(w.people_by_id()));
     if !kept.iter().any(|(at, _)| at == after) {

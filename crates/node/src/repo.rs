@@ -667,14 +667,7 @@ pub(crate) mod tests {
         let (mut sender, mut receiver) = (AutoCommit::new(), AutoCommit::new());
         let (mut state, mut theirs) = (sync::State::new(), sync::State::new());
         // They have said what they have (nothing).
-        for _ in 0..3 {
-            if let Some(m) = sender.sync().generate_sync_message(&mut state) {
-                receiver.sync().receive_sync_message(&mut theirs, m).unwrap();
-            }
-            if let Some(m) = receiver.sync().generate_sync_message(&mut theirs) {
-                sender.sync().receive_sync_message(&mut state, m).unwrap();
-            }
-        }
+        exchange(&mut sender, &mut state, &mut receiver, &mut theirs, 3);
         let mut out = Vec::new();
         for key in ["a", "b", "c"] {
             note(&mut sender, key);
@@ -688,6 +681,24 @@ pub(crate) mod tests {
         let mut doc = AutoCommit::new();
         doc.sync().receive_sync_message(&mut sync::State::new(), unwire(message)).unwrap();
         doc.get_heads()
+    }
+
+    /// `rounds` of sync between `a` and `b`, each side sending whatever it has to say.
+    fn exchange(
+        a: &mut AutoCommit,
+        sa: &mut sync::State,
+        b: &mut AutoCommit,
+        sb: &mut sync::State,
+        rounds: usize,
+    ) {
+        for _ in 0..rounds {
+            if let Some(m) = a.sync().generate_sync_message(sa) {
+                b.sync().receive_sync_message(sb, m).unwrap();
+            }
+            if let Some(m) = b.sync().generate_sync_message(sb) {
+                a.sync().receive_sync_message(sa, m).unwrap();
+            }
+        }
     }
 
     fn note(doc: &mut AutoCommit, key: &str) {
@@ -707,14 +718,7 @@ pub(crate) mod tests {
         let mut merged_rx = in_turn.fork().with_actor(ActorId::from(b"receiver2".to_vec()));
         // Both receivers have said what they have.
         let (mut tx_state, mut rx_state) = (sync::State::new(), sync::State::new());
-        for _ in 0..4 {
-            if let Some(m) = sender.sync().generate_sync_message(&mut tx_state) {
-                in_turn.sync().receive_sync_message(&mut rx_state, m).unwrap();
-            }
-            if let Some(m) = in_turn.sync().generate_sync_message(&mut rx_state) {
-                sender.sync().receive_sync_message(&mut tx_state, m).unwrap();
-            }
-        }
+        exchange(&mut sender, &mut tx_state, &mut in_turn, &mut rx_state, 4);
         let mut rx_state2 = rx_state.clone();
 
         // The sender writes three times, and sends after each.
@@ -740,14 +744,7 @@ pub(crate) mod tests {
 
         // Sync carries on and ends, from the merged side too.
         let mut sender2 = sender.fork();
-        for _ in 0..6 {
-            if let Some(m) = merged_rx.sync().generate_sync_message(&mut rx_state2) {
-                sender2.sync().receive_sync_message(&mut tx_state, m).unwrap();
-            }
-            if let Some(m) = sender2.sync().generate_sync_message(&mut tx_state) {
-                merged_rx.sync().receive_sync_message(&mut rx_state2, m).unwrap();
-            }
-        }
+        exchange(&mut merged_rx, &mut rx_state2, &mut sender2, &mut tx_state, 6);
         assert!(sender2.sync().generate_sync_message(&mut tx_state).is_none());
         assert!(merged_rx.sync().generate_sync_message(&mut rx_state2).is_none());
     }
