@@ -612,7 +612,7 @@ async fn measure_convergence(root: &Path, config: &Config) -> BoxResult<Converge
             let mut changes = Vec::with_capacity(n);
             for node in &room.nodes {
                 changes
-                    .push(node.with_service(id, |s| s.workshop().automerge().get_changes(&[]).len()).await?);
+                    .push(node.with_service(id, |s| s.workshop().automerge().get_changes_meta(&[]).len()).await?);
             }
             eprintln!(
                 "  converging, {}: {} of {n} nodes there; {} up, {} down, ≈ {} messages; changes per node {:?} (want {})",

@@ -193,6 +193,9 @@
 //! will be found in
 //! [`HubResults::connection_events`](crate::actors::hub::HubResults::connection_events).
 mod automerge_url;
+// Common Ground patch: sync messages carrying Automerge bundles (see `bundles.rs`).
+mod bundles;
+pub use bundles::Bundles;
 pub use actors::hub::{CommandId, CommandResult};
 pub use automerge_url::AutomergeUrl;
 pub mod actors;

@@ -127,12 +127,12 @@ impl PeerDocConnection {
 
     /// [`Self::generate_sync_messages`], and (Common Ground patch) with `bundles`, changes
     /// for a peer whose share config allows it go as one Automerge bundle when that is
-    /// smaller (see [`Bundles`]).
+    /// smaller (see [`crate::Bundles`]).
     pub(super) fn generate_sync_messages_bundled(
         &mut self,
         now: UnixTimestamp,
         doc: &Automerge,
-        mut bundles: Option<&mut Bundles>,
+        mut bundles: Option<&mut crate::Bundles>,
     ) -> Vec<(sync::Message, Duration)> {
         let heads = doc.get_heads();
         if self.quiet_at.as_ref() == Some(&heads) {
@@ -142,13 +142,13 @@ impl PeerDocConnection {
         let mut messages = Vec::new();
         loop {
             let start = Instant::now();
-            let sent_before = (bundling && bundles.is_some()).then(|| self.sync_state.sent_hashes.clone());
-            let Some(mut msg) = doc.generate_sync_message(&mut self.sync_state) else {
+            let msg = match bundles.as_deref_mut() {
+                Some(bundles) if bundling => bundles.generate_sync_message(doc, &mut self.sync_state),
+                _ => doc.generate_sync_message(&mut self.sync_state),
+            };
+            let Some(msg) = msg else {
                 break;
             };
-            if let (Some(before), Some(bundles)) = (sent_before, bundles.as_deref_mut()) {
-                bundles.apply(doc, &heads, &mut msg, &before, &self.sync_state.sent_hashes);
-            }
             let duration = start.elapsed();
             let follow_up = msg.heads != heads;
             if follow_up {
@@ -260,75 +260,5 @@ impl PeerDocConnection {
         self.state.share_config = Some(config);
         self.dirty = true;
         previous
-    }
-}
-
-/// Common Ground patch: changes sent as Automerge bundles.
-///
-/// A sync message carries each change in its own encoding (about 420 bytes for a sticky
-/// note); a bundle (`Automerge::bundle`) encodes a set of changes the way a saved document
-/// does, about ten times smaller for a few hundred notes. The facilitator's laptop in a star
-/// forwards each laptop's batch of offline changes to every other laptop, so it makes the
-/// same bundle for many peers in one step: bundles are kept for the step's heads.
-///
-/// Bundles are an experimental Automerge format, so they are sent only to peers whose
-/// [`ShareConfig::bundles`] is set: Common Ground laptops that said in their hello that they
-/// read them (the same pinned Automerge). The receiver needs nothing new:
-/// `receive_sync_message` loads the changes with `load_incremental`, which reads bundles.
-#[derive(Debug, Default)]
-pub(crate) struct Bundles {
-    /// The heads the bundles were made at, and each bundle by the (sorted) hashes it holds;
-    /// `None` where Automerge couldn't make one.
-    at: Vec<automerge::ChangeHash>,
-    made: Vec<(Vec<automerge::ChangeHash>, Option<Vec<u8>>)>,
-}
-
-impl Bundles {
-    /// Fewer changes than this go as they are (a bundle of one note is larger than the note).
-    const FROM: usize = 4;
-    /// Distinct bundles kept for one step's heads.
-    const KEEP: usize = 8;
-
-    /// Replaces the changes in `msg` (those in `after` but not `before`) with one bundle of
-    /// them, if `msg` carries changes (not a whole document) and the bundle is smaller.
-    fn apply(
-        &mut self,
-        doc: &Automerge,
-        heads: &[automerge::ChangeHash],
-        msg: &mut sync::Message,
-        before: &std::collections::BTreeSet<automerge::ChangeHash>,
-        after: &std::collections::BTreeSet<automerge::ChangeHash>,
-    ) {
-        // Chunk type, after the 4 magic and 4 checksum bytes: 1 a change, 2 a compressed
-        // change; a document (0) or anything else is left alone.
-        if msg.changes.is_empty() || !msg.changes.iter().all(|c| matches!(c.get(8), Some(1 | 2))) {
-            return;
-        }
-        let hashes: Vec<automerge::ChangeHash> = after.difference(before).copied().collect();
-        if hashes.len() < Self::FROM {
-            return;
-        }
-        if self.at != heads {
-            self.at = heads.to_vec();
-            self.made.clear();
-        }
-        let found = self.made.iter().position(|(h, _)| *h == hashes);
-        let index = match found {
-            Some(i) => i,
-            None => {
-                let bundle = doc.bundle(hashes.iter().copied()).ok().map(|b| b.bytes().to_vec());
-                if self.made.len() >= Self::KEEP {
-                    self.made.remove(0);
-                }
-                self.made.push((hashes, bundle));
-                self.made.len() - 1
-            }
-        };
-        let raw: usize = msg.changes.iter().map(<[u8]>::len).sum();
-        if let Some(bundle) = &self.made[index].1 {
-            if bundle.len() < raw {
-                msg.changes = sync::ChunkList::from(bundle.clone());
-            }
-        }
     }
 }

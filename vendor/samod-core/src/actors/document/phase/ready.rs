@@ -3,9 +3,10 @@ use std::time::Duration;
 use automerge::{Automerge, sync};
 
 use crate::{
+    Bundles,
     UnixTimestamp,
     actors::{
-        document::peer_doc_connection::{Bundles, PeerDocConnection},
+        document::peer_doc_connection::PeerDocConnection,
         messages::SyncMessage,
     },
 };

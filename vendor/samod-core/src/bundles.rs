@@ -1,0 +1,185 @@
+//! Common Ground patch: changes sent as Automerge bundles.
+//!
+//! A sync message carries each change in its own encoding (about 420 bytes for a sticky
+//! note); a bundle (`Automerge::bundle`) encodes a set of changes the way a saved document
+//! does, about ten times smaller for a few hundred notes. The facilitator's laptop in a star
+//! forwards each laptop's batch of offline changes to every other laptop, so it makes the
+//! same bundle for many peers in one step: bundles are kept for the step's heads.
+//!
+//! Automerge's `generate_sync_message` builds every change it sends from the document's
+//! operations (`get_changes_by_hashes`: about 20 µs a change, the largest cost of a
+//! facilitator's laptop forwarding a room's offline notes). Where the changes will go as a
+//! bundle, that work is thrown away, so [`Bundles::generate_sync_message`] works out which
+//! changes Automerge would send, by Automerge 0.12's own rules ([`changes_to_send`]), asks
+//! Automerge for the rest of the message with the peer marked read-only (so it builds no
+//! changes), and puts the bundle in. Anything else — a whole document, a reset, fewer than
+//! [`Bundles::FROM`] changes, or a message Automerge would not send as asked — is left to
+//! Automerge unchanged.
+//!
+//! Bundles are an experimental Automerge format, so they are sent only to peers whose
+//! [`crate::ShareConfig::bundles`] is set: Common Ground laptops that said in their hello
+//! that they read them (the same pinned Automerge). The receiver needs nothing new:
+//! `receive_sync_message` loads the changes with `load_incremental`, which reads bundles.
+
+use std::collections::{HashMap, HashSet};
+
+use automerge::{
+    Automerge, ChangeHash, ReadDoc,
+    sync::{self, Capability, SyncDoc},
+};
+
+/// Bundles made at one set of heads, for the peers of one document.
+#[derive(Debug, Default)]
+pub struct Bundles {
+    /// The heads the bundles were made at.
+    at: Vec<ChangeHash>,
+    /// How many changes the document has at `at`, once asked.
+    changes: Option<usize>,
+    /// Each bundle by the (sorted) hashes it holds; `None` where Automerge couldn't make one.
+    made: Vec<(Vec<ChangeHash>, Option<Vec<u8>>)>,
+}
+
+impl Bundles {
+    /// Fewer changes than this go as they are (a bundle of one note is larger than the note).
+    pub const FROM: usize = 4;
+    /// Distinct bundles kept for one set of heads.
+    const KEEP: usize = 8;
+
+    /// What `doc.generate_sync_message(state)` returns, except that a message carrying
+    /// [`Self::FROM`] or more changes carries them as one bundle. `state` ends exactly as
+    /// Automerge would leave it.
+    pub fn generate_sync_message(
+        &mut self,
+        doc: &Automerge,
+        state: &mut sync::State,
+    ) -> Option<sync::Message> {
+        let heads = doc.get_heads();
+        if self.at != heads {
+            self.at = heads;
+            self.changes = None;
+            self.made.clear();
+        }
+        let changes = *self
+            .changes
+            .get_or_insert_with(|| doc.get_changes_meta(&[]).len());
+        let Some(mut hashes) = changes_to_send(doc, state, changes) else {
+            return doc.generate_sync_message(state);
+        };
+        if hashes.len() < Self::FROM {
+            return doc.generate_sync_message(state);
+        }
+        // The rest of the message, without building the changes: a read-only peer gets none.
+        // Automerge returns before touching the state when it has nothing to send, so asking
+        // again as usual is safe.
+        let peer_read_only = std::mem::replace(&mut state.peer_read_only, true);
+        let message = doc.generate_sync_message(state);
+        state.peer_read_only = peer_read_only;
+        let Some(mut message) = message else {
+            return doc.generate_sync_message(state);
+        };
+        state.sent_hashes.extend(hashes.iter().copied());
+        hashes.sort_unstable();
+        message.changes = match self.bundle(doc, hashes.clone()) {
+            Some(bundle) => sync::ChunkList::from(bundle.to_vec()),
+            // Automerge couldn't bundle them: each change on its own, in the document's order.
+            None => sync::ChunkList::from(
+                doc.get_changes_meta(&[])
+                    .iter()
+                    .filter(|meta| hashes.binary_search(&meta.hash).is_ok())
+                    .filter_map(|meta| doc.get_change_by_hash(&meta.hash))
+                    .map(|change| change.raw_bytes().to_vec())
+                    .collect::<Vec<_>>(),
+            ),
+        };
+        Some(message)
+    }
+
+    /// The bundle of `hashes` (sorted), made once per set of heads.
+    fn bundle(&mut self, doc: &Automerge, hashes: Vec<ChangeHash>) -> Option<&[u8]> {
+        let index = match self.made.iter().position(|(h, _)| *h == hashes) {
+            Some(i) => i,
+            None => {
+                let bundle = doc
+                    .bundle(hashes.iter().copied())
+                    .ok()
+                    .map(|b| b.bytes().to_vec());
+                if self.made.len() >= Self::KEEP {
+                    self.made.remove(0);
+                }
+                self.made.push((hashes, bundle));
+                self.made.len() - 1
+            }
+        };
+        self.made[index].1.as_deref()
+    }
+}
+
+/// The changes Automerge 0.12's `generate_sync_message` would put in its next message, or
+/// `None` where it would send no changes, a reset, or the whole document instead. The same
+/// steps as its `get_hashes_to_send` and the choices around it, through public API.
+/// `changes` is how many changes `doc` has.
+pub(crate) fn changes_to_send(
+    doc: &Automerge,
+    state: &sync::State,
+    changes: usize,
+) -> Option<Vec<ChangeHash>> {
+    if state.peer_read_only {
+        return None;
+    }
+    let (have, need) = (state.their_have.as_ref()?, state.their_need.as_ref()?);
+    let v2 = state
+        .their_capabilities
+        .as_ref()
+        .is_some_and(|caps| caps.contains(&Capability::MessageV2));
+    if v2 && state.their_heads.as_ref().is_some_and(Vec::is_empty) {
+        return None; // the whole document
+    }
+    let known = |hash: &ChangeHash| doc.get_change_meta_by_hash(hash).is_some();
+    // Automerge sends a reset when the first `have` names changes it doesn't know (it only
+    // ever sends one); unknown hashes in any other are left to it as well.
+    if !have.iter().all(|h| h.last_sync.iter().all(known)) {
+        return None;
+    }
+    let need = need.iter().filter(|hash| known(hash)).copied();
+    let all: Vec<ChangeHash> = if have.is_empty() {
+        need.collect()
+    } else {
+        let last_sync: Vec<ChangeHash> = have
+            .iter()
+            .flat_map(|h| h.last_sync.iter().copied())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let since = doc.get_changes_meta(&last_sync);
+        let mut dependents: HashMap<ChangeHash, Vec<ChangeHash>> = HashMap::new();
+        let mut to_send = HashSet::new();
+        for meta in &since {
+            for dep in &meta.deps {
+                dependents.entry(*dep).or_default().push(meta.hash);
+            }
+            if have.iter().all(|h| !h.bloom.contains_hash(&meta.hash)) {
+                to_send.insert(meta.hash);
+            }
+        }
+        // Whatever depends on a change they lack, they lack too.
+        let mut stack: Vec<ChangeHash> = to_send.iter().copied().collect();
+        while let Some(hash) = stack.pop() {
+            for dependent in dependents.get(&hash).into_iter().flatten() {
+                if to_send.insert(*dependent) {
+                    stack.push(*dependent);
+                }
+            }
+        }
+        need.filter(|hash| !to_send.contains(hash))
+            .chain(since.iter().map(|meta| meta.hash).filter(|hash| to_send.contains(hash)))
+            .collect()
+    };
+    let hashes: Vec<ChangeHash> = all
+        .into_iter()
+        .filter(|hash| !state.sent_hashes.contains(hash))
+        .collect();
+    if v2 && hashes.len() > changes / 3 {
+        return None; // more than a third of the document: the whole document
+    }
+    Some(hashes)
+}
