@@ -23,7 +23,7 @@
 //! smoke-sized version (3 nodes, 20 edits, 5 devices × 20 offline edits) for CI. Times are
 //! wall clock; the load average is printed because the machine may be shared.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -222,20 +222,29 @@ struct Room {
     nodes: Vec<Node>,
     hub: SocketAddr,
     serving: Vec<ServeHandle>,
+    /// The threads each node started when it opened (its document threads among them).
+    threads: Vec<BTreeSet<u32>>,
 }
 
 impl Room {
     /// A facilitator's node serving on loopback and `n - 1` nodes joined by its invite link
     /// (so connected to it), all with the same heads.
     async fn build(root: &Path, label: &str, n: usize) -> BoxResult<Room> {
-        let facilitator = Node::open(root.join(format!("{label}-00"))).await?;
+        let mut threads = Vec::with_capacity(n);
+        let mut open = async |i: usize| -> BoxResult<Node> {
+            let before = thread_ids();
+            let node = Node::open(root.join(format!("{label}-{i:02}"))).await?;
+            threads.push(thread_ids().difference(&before).copied().collect());
+            Ok(node)
+        };
+        let facilitator = open(0).await?;
         let id = facilitator.create_workshop(new_workshop()).await?;
         let serving = facilitator.serve(loopback()).await?;
         let hub = serving.local_addr();
         let link = facilitator.invite(id).await?.link;
         let mut nodes = vec![facilitator];
         for i in 1..n {
-            nodes.push(Node::open(root.join(format!("{label}-{i:02}"))).await?);
+            nodes.push(open(i).await?);
         }
         let joiners: Vec<usize> = (1..n).collect();
         for batch in joiners.chunks(JOIN_BATCH) {
@@ -246,10 +255,35 @@ impl Room {
                 joined?;
             }
         }
-        let room =
-            Room { id, prompt: first_prompt(&nodes[0], id).await?, nodes, hub, serving: vec![serving] };
+        let room = Room {
+            id,
+            prompt: first_prompt(&nodes[0], id).await?,
+            nodes,
+            hub,
+            serving: vec![serving],
+            threads,
+        };
         room.wait_converged(SETUP_TIMEOUT).await?;
         Ok(room)
+    }
+
+    /// Each node's CPU time so far on its document threads: those it started when it opened
+    /// that are named `samod-doc-*` (`crates/node/src/repo.rs`, `concurrency`). samod runs
+    /// every step of a node's document actors there: applying changes, making sync messages,
+    /// compacting. Steps run from a read or an edit, and everything else (network, Noise,
+    /// storage writes, view events) run on the runtime's threads, which all nodes share.
+    fn document_cpu(&self) -> Vec<Duration> {
+        self.threads
+            .iter()
+            .map(|threads| {
+                threads
+                    .iter()
+                    .filter_map(|&tid| thread_cpu(tid))
+                    .filter(|(name, _)| name.starts_with("samod-doc"))
+                    .map(|(_, cpu)| cpu)
+                    .sum()
+            })
+            .collect()
     }
 
     /// Every joiner also serves, and connects to every joiner before it: with the links to the
@@ -525,6 +559,9 @@ struct Convergence {
     converged_at: Vec<Duration>,
     /// CPU time the whole process used from the first reconnect to the last node converging.
     cpu: Duration,
+    /// Meanwhile, each node's document work (index 0: the hub): the CPU time of the threads
+    /// samod runs its document actors on, which are each node's own (see `Room::document_cpu`).
+    document_cpu: Vec<Duration>,
     baseline: Baseline,
 }
 
@@ -578,6 +615,7 @@ async fn measure_convergence(root: &Path, config: &Config) -> BoxResult<Converge
     }
     let mut watcher = Watcher::start(&room.nodes);
     let cpu_before = cpu_time();
+    let doc_cpu_before = room.document_cpu();
     let t0 = Instant::now();
     for (node, proxy) in room.nodes[1..].iter().zip(&proxies) {
         node.connect(id, proxy.address).await?;
@@ -640,6 +678,8 @@ async fn measure_convergence(root: &Path, config: &Config) -> BoxResult<Converge
         done.iter().flatten().map(|at| at.saturating_duration_since(t0)).collect();
     let time = if converged { converged_at.iter().copied().max().unwrap_or_default() } else { t0.elapsed() };
     let cpu = cpu_time().saturating_sub(cpu_before);
+    let document_cpu: Vec<Duration> =
+        room.document_cpu().iter().zip(&doc_cpu_before).map(|(after, before)| after.saturating_sub(*before)).collect();
     let bytes_at_converged = proxies.iter().map(|p| p.counts.traffic().total()).sum();
     tokio::time::sleep(QUIET).await;
     drop(watcher);
@@ -670,6 +710,7 @@ async fn measure_convergence(root: &Path, config: &Config) -> BoxResult<Converge
         last_byte,
         converged_at,
         cpu,
+        document_cpu,
         baseline,
     })
 }
@@ -974,6 +1015,22 @@ fn cpu_time() -> Duration {
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
+/// This process's threads (Linux; none elsewhere).
+fn thread_ids() -> BTreeSet<u32> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return BTreeSet::new() };
+    tasks.flatten().filter_map(|task| task.file_name().to_str()?.parse().ok()).collect()
+}
+
+/// One thread's name and CPU time (user + system), from `/proc/self/task/<tid>/stat`.
+fn thread_cpu(tid: u32) -> Option<(String, Duration)> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_owned();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    Some((name, Duration::from_millis((ticks(11) + ticks(12)) * 10)))
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -1142,6 +1199,20 @@ fn print_convergence(c: &Convergence) {
         kb(b.bytes),
         b.messages,
     );
+    let mut spokes = c.document_cpu.get(1..).unwrap_or_default().to_vec();
+    spokes.sort();
+    let hub_work = c.document_cpu.first().copied().unwrap_or_default();
+    let slowest = spokes.last().copied().unwrap_or_default();
+    let document_total: Duration = c.document_cpu.iter().sum();
+    println!(
+        "| … the same run, per device: the facilitator's document work + the slowest other's (CPU on \
+         each node's own document threads: facilitator's {}, others median {}, max {}), as estimated \
+         for raw automerge above | ≈ {} | | | |",
+        secs(hub_work),
+        spokes.get(spokes.len() / 2).map_or_else(|| "—".to_owned(), |d| secs(*d)),
+        secs(slowest),
+        secs(hub_work + slowest),
+    );
     println!(
         "| compressed changes C = `save()` of the merged document ({} changes; {} as single changes) | \
          save {} | {} | | |",
@@ -1158,11 +1229,15 @@ fn print_convergence(c: &Convergence) {
     );
     println!();
     println!(
-        "Targets: convergence < {}: **{}** ({time}). Bytes ≤ {TARGET_BYTES}× the compressed changes, per \
+        "Targets: convergence < {}: **{}** ({time}, all {} nodes sharing this machine; per device, \
+         estimated from each node's document work as for raw automerge: ≈ {}, raw ≈ {}). Bytes ≤ {TARGET_BYTES}× the compressed changes, per \
          device (total ÷ ((N−1)·C): each of the N devices must receive the other N−1 devices' share, \
          so no topology moves less than (N−1)·C): **{}** ({ratio}; total ÷ C alone is {:.1}×).",
         secs(TARGET_CONVERGE),
         verdict(c.converged && c.time < TARGET_CONVERGE),
+        c.devices,
+        secs(hub_work + slowest),
+        secs(b.parallel),
         verdict(c.converged && ours_ratio <= TARGET_BYTES),
         c.bytes.total() as f64 / b.compressed as f64,
     );
@@ -1171,7 +1246,9 @@ fn print_convergence(c: &Convergence) {
         "Detail: bytes when the last node converged (or at the timeout) {}; after {} idle {} over {} \
          connections for {} joiners (more means connections dropped and were redialled); channel \
          messages up {}, down {} (Noise handshakes and hellos included); last byte at {}. CPU used by the \
-         process meanwhile {} (raw baseline: {}). Each joiner downloaded median {}, max {} (C = {}). \
+         process meanwhile {} (raw baseline: {}), of which the nodes' document threads {} and the \
+         threads all nodes share (network, Noise, storage writes, view events, steps run from reads) \
+         {}. Each joiner downloaded median {}, max {} (C = {}). \
          Nodes at the merged heads, from the first reconnect: facilitator's {}, first {}, median {}, \
          last {}. Offline phase: {} dispatches in {} (all devices at once), dispatch p50 {}, p99 {}.",
         kb(c.bytes_at_converged),
@@ -1184,6 +1261,8 @@ fn print_convergence(c: &Convergence) {
         secs(c.last_byte),
         secs(c.cpu),
         secs(b.cpu),
+        secs(document_total),
+        secs(c.cpu.saturating_sub(document_total)),
         kb(median_down),
         kb(max_down),
         kb(b.compressed as u64),

@@ -61,7 +61,7 @@ impl Bundles {
         }
         let changes = *self
             .changes
-            .get_or_insert_with(|| doc.get_changes_meta(&[]).len());
+            .get_or_insert_with(|| doc.stats().num_changes as usize);
         let Some(mut hashes) = changes_to_send(doc, state, changes) else {
             return doc.generate_sync_message(state);
         };

@@ -57,6 +57,11 @@ pub struct DocumentActor {
     last_status_update: Option<DocSearchPhase>,
     /// Common Ground patch: bundles made for the peers in one step (see `Bundles`).
     bundles: Bundles,
+    /// Common Ground patch: another task for this document runs right after the current
+    /// one (see [`Self::set_more_queued`]).
+    more_queued: bool,
+    /// Common Ground patch: the current task changed the document itself.
+    local_change: bool,
 }
 
 #[derive(Debug)]
@@ -101,6 +106,8 @@ impl DocumentActor {
             on_disk_state: OnDiskState::new(),
             peer_connections: HashMap::new(),
             bundles: Bundles::default(),
+            more_queued: false,
+            local_change: false,
             run_state: RunState::Running,
             phase,
             last_status_update: None,
@@ -309,6 +316,20 @@ impl DocumentActor {
     }
 
     /// Returns true if the document is loaded and ready for operations.
+    /// Common Ground patch: tells the actor whether another task for this document will be
+    /// handled right after the next one (samod's runner knows its queue). While more are
+    /// queued, a step that only took in other peers' messages (or storage results, or
+    /// reads) doesn't generate sync messages or store the document: the last task of the
+    /// run does both, once, for everything that came in. A facilitator's laptop taking in
+    /// a room's worth of offline notes then answers every peer once with all of them
+    /// instead of once per message it read, and each laptop applies and stores a few large
+    /// batches instead of dozens of small ones. A task that changes the document itself is
+    /// never held back: its change is stored in that step, where the node's
+    /// acknowledgement expects it.
+    pub fn set_more_queued(&mut self, more: bool) {
+        self.more_queued = more;
+    }
+
     pub fn is_document_ready(&self) -> bool {
         matches!(self.phase, Phase::Ready(_))
     }
@@ -434,9 +455,14 @@ impl DocumentActor {
             self.phase = Phase::Ready(Ready::new());
         }
         self.enqueue_share_policy_checks(out);
-        self.generate_sync_messages(now, out);
-        self.on_disk_state
-            .save_new_changes(out, &self.document_id, &self.doc);
+        // Common Ground patch: see `set_more_queued`.
+        let local_change = std::mem::take(&mut self.local_change);
+        let hold = std::mem::take(&mut self.more_queued) && !local_change;
+        if !hold {
+            self.generate_sync_messages(now, out);
+            self.on_disk_state
+                .save_new_changes(out, &self.document_id, &self.doc);
+        }
         out.io_tasks.extend(
             self.load_state
                 .step()
@@ -765,6 +791,8 @@ impl<'a> WithDocGuard<'a> {
 
         // Make sure there's one turn of the loop
         let mut actor_result = DocActorResult::new();
+        // Common Ground patch: a local change is stored in this step (see `set_more_queued`).
+        actor.local_change = old_heads != new_heads;
         actor.handle_input(now, ActorInput::Tick, &mut actor_result);
 
         if old_heads != new_heads {
