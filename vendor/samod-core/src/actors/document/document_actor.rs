@@ -57,11 +57,15 @@ pub struct DocumentActor {
     last_status_update: Option<DocSearchPhase>,
     /// Common Ground patch: bundles made for the peers in one step (see `Bundles`).
     bundles: Bundles,
-    /// Common Ground patch: another task for this document runs right after the current
-    /// one (see [`Self::set_more_queued`]).
-    more_queued: bool,
+    /// Common Ground patch: set by samod's runner for the task it is handling: whether
+    /// another task for this document runs right after it (see [`Self::set_more_queued`]).
+    /// `None` for a call from elsewhere (a read or an edit through a document handle).
+    more_queued: Option<bool>,
     /// Common Ground patch: the current task changed the document itself.
     local_change: bool,
+    /// Common Ground patch: a step was held, and the runner's last task of the run has yet
+    /// to make the sync messages and store the document.
+    held: bool,
 }
 
 #[derive(Debug)]
@@ -106,8 +110,9 @@ impl DocumentActor {
             on_disk_state: OnDiskState::new(),
             peer_connections: HashMap::new(),
             bundles: Bundles::default(),
-            more_queued: false,
+            more_queued: None,
             local_change: false,
+            held: false,
             run_state: RunState::Running,
             phase,
             last_status_update: None,
@@ -325,9 +330,12 @@ impl DocumentActor {
     /// instead of once per message it read, and each laptop applies and stores a few large
     /// batches instead of dozens of small ones. A task that changes the document itself is
     /// never held back: its change is stored in that step, where the node's
-    /// acknowledgement expects it.
+    /// acknowledgement expects it. A read from elsewhere (not through the runner) that comes
+    /// while a step is held is held too: the runner's last task is on its way, and the held
+    /// work then stays on the runner's thread instead of delaying the read. An actor that
+    /// stops stores whatever was held first.
     pub fn set_more_queued(&mut self, more: bool) {
-        self.more_queued = more;
+        self.more_queued = Some(more);
     }
 
     pub fn is_document_ready(&self) -> bool {
@@ -442,6 +450,11 @@ impl DocumentActor {
             return;
         }
         if self.run_state == RunState::Stopping {
+            // Common Ground patch: what a held step left unstored is stored before stopping.
+            if std::mem::take(&mut self.held) {
+                self.on_disk_state
+                    .save_new_changes(out, &self.document_id, &self.doc);
+            }
             if self.on_disk_state.is_flushed() {
                 self.run_state = RunState::Stopped;
                 out.send_terminated();
@@ -457,7 +470,12 @@ impl DocumentActor {
         self.enqueue_share_policy_checks(out);
         // Common Ground patch: see `set_more_queued`.
         let local_change = std::mem::take(&mut self.local_change);
-        let hold = std::mem::take(&mut self.more_queued) && !local_change;
+        let hold = !local_change
+            && match std::mem::take(&mut self.more_queued) {
+                Some(more) => more,
+                None => self.held,
+            };
+        self.held = hold;
         if !hold {
             self.generate_sync_messages(now, out);
             self.on_disk_state
