@@ -649,8 +649,9 @@ async fn measure_convergence(root: &Path, config: &Config) -> BoxResult<Converge
             let traffic = proxies.iter().fold(Traffic::default(), |sum, p| sum.plus(&p.counts.traffic()));
             let mut changes = Vec::with_capacity(n);
             for node in &room.nodes {
-                changes
-                    .push(node.with_service(id, |s| s.workshop().automerge().get_changes_meta(&[]).len()).await?);
+                changes.push(
+                    node.with_service(id, |s| s.workshop().automerge().get_changes_meta(&[]).len()).await?,
+                );
             }
             eprintln!(
                 "  converging, {}: {} of {n} nodes there; {} up, {} down, ≈ {} messages; changes per node {:?} (want {})",
@@ -678,8 +679,12 @@ async fn measure_convergence(root: &Path, config: &Config) -> BoxResult<Converge
         done.iter().flatten().map(|at| at.saturating_duration_since(t0)).collect();
     let time = if converged { converged_at.iter().copied().max().unwrap_or_default() } else { t0.elapsed() };
     let cpu = cpu_time().saturating_sub(cpu_before);
-    let document_cpu: Vec<Duration> =
-        room.document_cpu().iter().zip(&doc_cpu_before).map(|(after, before)| after.saturating_sub(*before)).collect();
+    let document_cpu: Vec<Duration> = room
+        .document_cpu()
+        .iter()
+        .zip(&doc_cpu_before)
+        .map(|(after, before)| after.saturating_sub(*before))
+        .collect();
     let bytes_at_converged = proxies.iter().map(|p| p.counts.traffic().total()).sum();
     tokio::time::sleep(QUIET).await;
     drop(watcher);

@@ -916,7 +916,8 @@ pub(crate) mod tests {
                 let bundle = Bundle::try_from(chunks[0]).unwrap();
                 let inside: BTreeSet<ChangeHash> =
                     bundle.to_changes().unwrap().iter().map(|c| c.hash()).collect();
-                let sent: BTreeSet<ChangeHash> = state.sent_hashes.difference(&sent_before).copied().collect();
+                let sent: BTreeSet<ChangeHash> =
+                    state.sent_hashes.difference(&sent_before).copied().collect();
                 assert!(inside.len() >= Bundles::FROM);
                 assert!(inside == sent, "the bundle holds what Automerge sent");
                 *bundled += 1;
@@ -984,9 +985,9 @@ pub(crate) mod tests {
                 }
                 let mut quiet = true;
                 for link in 1..n {
-                    for way in 0..2 {
+                    for (way, queue) in queues[link].iter_mut().enumerate() {
                         // Way 0: hub to laptop `link`; way 1: back.
-                        let (from, to) = if way == 0 { (0, link) } else { (link, 0) };
+                        let from = if way == 0 { 0 } else { link };
                         let (a, b) = laptops.split_at_mut(link);
                         let (hub, spoke) = (&mut a[0], &mut b[0]);
                         let (sender, receiver) = if way == 0 { (hub, spoke) } else { (spoke, hub) };
@@ -995,16 +996,15 @@ pub(crate) mod tests {
                             if way == 0 { (hub_state, spoke_state) } else { (spoke_state, hub_state) };
                         // While people write, a message may wait a while before it is read.
                         if !writing || rng.random_bool(0.6) {
-                            if let Some((plain, ours)) = queues[link][way].pop_front() {
+                            if let Some((plain, ours)) = queue.pop_front() {
                                 quiet = false;
                                 receive(receiver, their_state, plain, ours);
                             }
                         }
                         if let Some(pair) = generate(sender, state, &mut bundles[from], &mut bundled) {
                             quiet = false;
-                            queues[link][way].push_back(pair);
+                            queue.push_back(pair);
                         }
-                        let _ = to;
                     }
                 }
                 if quiet && !writing {
