@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use commonground_api::{Event, Reply};
-use commonground_node::NodeEvent;
+use commonground_node::{Node, NodeEvent};
 use commonground_workshop::Colour;
 use net_support::*;
 use support::*;
@@ -146,4 +146,51 @@ async fn edits_made_while_the_listener_is_down_arrive_after_it_returns() {
         assert!(notes.iter().any(|n| n.id == offline_a) && notes.iter().any(|n| n.id == offline_b));
     }
     println!("reconnect: {:?}", started.elapsed());
+}
+
+/// While a laptop's document is busy (here: held by a long read), messages for it queue up,
+/// and the patched samod holds each step's answers and storage for the last one queued
+/// (`vendor/README.md`). Everything that arrived must still be stored: the laptop closes the
+/// moment it has caught up, and opened again it has every note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_laptop_busy_while_notes_arrive_stores_them_all_even_closing_at_once() {
+    let started = Instant::now();
+    let (a, _da, id, serving) = facilitator().await;
+    let invite = a.invite(id).await.unwrap();
+    let (b, db) = node().await;
+    let (c, _dc) = node().await;
+    let (jb, jc) = tokio::join!(
+        b.join_by_link(&invite.link, "Ben", Colour::Sky),
+        c.join_by_code(serving.local_addr(), &invite.code, "Cleo", Colour::Sun),
+    );
+    assert_eq!((jb.unwrap(), jc.unwrap()), (id, id));
+    converge(&[&a, &b, &c], id, WITHIN).await;
+    let prompt = first_prompt(&a, id).await;
+
+    // B's document is held for a while; meanwhile A and C each write 15 notes.
+    let busy = b.with_service(id, |_| std::thread::sleep(Duration::from_millis(700)));
+    let writes = async {
+        for k in 0..15 {
+            let (text_a, text_c) = (format!("A's idea {k}"), format!("C's idea {k}"));
+            tokio::join!(add_note(&a, id, prompt, &text_a, false), add_note(&c, id, prompt, &text_c, false));
+        }
+    };
+    let (busy, ()) = tokio::join!(busy, writes);
+    busy.unwrap();
+    converge(&[&a, &b, &c], id, WITHIN).await;
+    let expected = heads(&a, id).await;
+
+    // Closed straight away, and opened again: everything is on B's disk.
+    b.close().await;
+    let b = Node::open(db.path().join("data")).await.unwrap();
+    assert_eq!(heads(&b, id).await, expected, "B kept every note it had");
+    let on_b = notes(&snapshot(&b, id).await);
+    for k in 0..15 {
+        for who in ["A", "C"] {
+            let text = format!("{who}'s idea {k}");
+            assert!(on_b.iter().any(|n| n.text == text), "{text} is on B after reopening");
+        }
+    }
+    b.close().await;
+    println!("busy laptop: {:?}", started.elapsed());
 }
