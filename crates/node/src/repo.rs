@@ -882,12 +882,19 @@ pub(crate) mod tests {
         use samod_core::Bundles;
         use std::collections::{BTreeSet, VecDeque};
 
+        /// How many messages carried a bundle, and how many the whole document.
+        #[derive(Default)]
+        struct Seen {
+            bundled: usize,
+            whole: usize,
+        }
+
         /// A message from `from`, and Automerge's own, checked against each other.
         fn generate(
             from: &mut AutoCommit,
             state: &mut sync::State,
             bundles: &mut Bundles,
-            bundled: &mut usize,
+            seen: &mut Seen,
         ) -> Option<(sync::Message, sync::Message)> {
             let doc: &Automerge = from.document();
             let mut plain_state = state.clone();
@@ -920,7 +927,10 @@ pub(crate) mod tests {
                     state.sent_hashes.difference(&sent_before).copied().collect();
                 assert!(inside.len() >= Bundles::FROM);
                 assert!(inside == sent, "the bundle holds what Automerge sent");
-                *bundled += 1;
+                seen.bundled += 1;
+            } else if ours.changes.iter().next().is_some_and(|chunk| chunk.get(8) == Some(&0)) {
+                // The whole document (chunk type 0): the same bytes, saved once for everyone.
+                seen.whole += 1;
             }
             Some((plain, ours))
         }
@@ -934,7 +944,7 @@ pub(crate) mod tests {
             assert!(*state == plain_state, "the receiver's sync state");
         }
 
-        let mut bundled = 0;
+        let mut seen = Seen::default();
         for seed in 0..20u64 {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let (mut laptops, notes) = room(4);
@@ -1001,7 +1011,7 @@ pub(crate) mod tests {
                                 receive(receiver, their_state, plain, ours);
                             }
                         }
-                        if let Some(pair) = generate(sender, state, &mut bundles[from], &mut bundled) {
+                        if let Some(pair) = generate(sender, state, &mut bundles[from], &mut seen) {
                             quiet = false;
                             queue.push_back(pair);
                         }
@@ -1014,7 +1024,8 @@ pub(crate) mod tests {
             let heads = laptops[0].get_heads();
             assert!(laptops.iter_mut().all(|l| l.get_heads() == heads), "seed {seed}: converged");
         }
-        assert!(bundled >= 150, "only {bundled} messages were bundled");
+        assert!(seen.bundled >= 150, "only {} messages were bundled", seen.bundled);
+        assert!(seen.whole >= 10, "only {} messages carried the whole document", seen.whole);
 
         // A laptop that asks for changes by hash (after a bloom filter's false positive, or
         // changes it lost) gets them, bundled, in a message that is otherwise Automerge's.
@@ -1029,11 +1040,29 @@ pub(crate) mod tests {
         state.their_need = Some(all[30..38].to_vec());
         state.their_have = Some(Vec::new());
         state.their_capabilities = Some(vec![sync::Capability::MessageV2]);
-        let before = bundled;
+        let before = seen.bundled;
         let mut bundles = Bundles::default();
-        generate(&mut laptops[0], &mut state, &mut bundles, &mut bundled).expect("a message");
-        assert_eq!(bundled, before + 1, "the asked-for changes went bundled");
+        generate(&mut laptops[0], &mut state, &mut bundles, &mut seen).expect("a message");
+        assert_eq!(seen.bundled, before + 1, "the asked-for changes went bundled");
         assert_eq!(state.sent_hashes.len(), 8);
+
+        // A new, empty laptop gets the whole document, the same bytes for two of them.
+        let before = seen.whole;
+        for _ in 0..2 {
+            let mut empty = AutoCommit::new();
+            let (mut ours, mut theirs) = (sync::State::new(), sync::State::new());
+            for _ in 0..4 {
+                if let Some((plain, bundled)) = generate(&mut laptops[0], &mut ours, &mut bundles, &mut seen)
+                {
+                    receive(&mut empty, &mut theirs, plain, bundled);
+                }
+                if let Some(m) = empty.sync().generate_sync_message(&mut theirs) {
+                    laptops[0].sync().receive_sync_message(&mut ours, m).unwrap();
+                }
+            }
+            assert_eq!(empty.get_heads(), laptops[0].get_heads());
+        }
+        assert_eq!(seen.whole, before + 2, "each empty laptop got the whole document once");
     }
 
     #[test]

@@ -37,6 +37,24 @@ pub struct Bundles {
     changes: Option<usize>,
     /// Each bundle by the (sorted) hashes it holds; `None` where Automerge couldn't make one.
     made: Vec<(Vec<ChangeHash>, Option<Vec<u8>>)>,
+    /// The whole document (`save()`) and the hashes of all its changes, once a second peer
+    /// needs it at these heads (listing every change's hash costs more than Automerge's own
+    /// list, so a single peer is left to Automerge): what a peer that lacks more than a third
+    /// of the document gets.
+    whole: Option<(Vec<u8>, Vec<ChangeHash>)>,
+    /// Whether a peer has needed the whole document at these heads.
+    whole_asked: bool,
+}
+
+/// What a message carries, by Automerge 0.12's rules.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Carry {
+    /// These changes.
+    Changes(Vec<ChangeHash>),
+    /// The whole document.
+    Whole,
+    /// Something else (nothing, a reset), or a case left to Automerge.
+    Other,
 }
 
 impl Bundles {
@@ -46,8 +64,10 @@ impl Bundles {
     const KEEP: usize = 8;
 
     /// What `doc.generate_sync_message(state)` returns, except that a message carrying
-    /// [`Self::FROM`] or more changes carries them as one bundle. `state` ends exactly as
-    /// Automerge would leave it.
+    /// [`Self::FROM`] or more changes carries them as one bundle. A message carrying the
+    /// whole document carries the same bytes as Automerge's, saved once per set of heads for
+    /// the second peer on (Automerge saves it for each). `state` ends exactly as Automerge would leave
+    /// it.
     pub fn generate_sync_message(
         &mut self,
         doc: &Automerge,
@@ -58,23 +78,31 @@ impl Bundles {
             self.at = heads;
             self.changes = None;
             self.made.clear();
+            self.whole = None;
+            self.whole_asked = false;
         }
         let changes = *self
             .changes
             .get_or_insert_with(|| doc.stats().num_changes as usize);
-        let Some(mut hashes) = changes_to_send(doc, state, changes) else {
-            return doc.generate_sync_message(state);
+        let mut hashes = match changes_to_send(doc, state, changes) {
+            Carry::Changes(hashes) if hashes.len() >= Self::FROM => hashes,
+            Carry::Whole if !std::mem::replace(&mut self.whole_asked, true) => {
+                return doc.generate_sync_message(state);
+            }
+            Carry::Whole => {
+                let Some(mut message) = skeleton(doc, state) else {
+                    return doc.generate_sync_message(state);
+                };
+                let (saved, all) = self
+                    .whole
+                    .get_or_insert_with(|| (doc.save(), doc.get_changes_meta(&[]).iter().map(|m| m.hash).collect()));
+                state.sent_hashes.extend(all.iter().copied());
+                message.changes = sync::ChunkList::from(saved.clone());
+                return Some(message);
+            }
+            _ => return doc.generate_sync_message(state),
         };
-        if hashes.len() < Self::FROM {
-            return doc.generate_sync_message(state);
-        }
-        // The rest of the message, without building the changes: a read-only peer gets none.
-        // Automerge returns before touching the state when it has nothing to send, so asking
-        // again as usual is safe.
-        let peer_read_only = std::mem::replace(&mut state.peer_read_only, true);
-        let message = doc.generate_sync_message(state);
-        state.peer_read_only = peer_read_only;
-        let Some(mut message) = message else {
+        let Some(mut message) = skeleton(doc, state) else {
             return doc.generate_sync_message(state);
         };
         state.sent_hashes.extend(hashes.iter().copied());
@@ -114,31 +142,39 @@ impl Bundles {
     }
 }
 
-/// The changes Automerge 0.12's `generate_sync_message` would put in its next message, or
-/// `None` where it would send no changes, a reset, or the whole document instead. The same
-/// steps as its `get_hashes_to_send` and the choices around it, through public API.
-/// `changes` is how many changes `doc` has.
-pub(crate) fn changes_to_send(
-    doc: &Automerge,
-    state: &sync::State,
-    changes: usize,
-) -> Option<Vec<ChangeHash>> {
+/// Automerge's message without its changes (none built): the peer is marked read-only while
+/// asking, and a read-only peer gets no changes. `None` if Automerge then has nothing to say;
+/// it returns before touching the state in that case, so the caller can ask again as usual.
+fn skeleton(doc: &Automerge, state: &mut sync::State) -> Option<sync::Message> {
+    let peer_read_only = std::mem::replace(&mut state.peer_read_only, true);
+    let message = doc.generate_sync_message(state);
+    state.peer_read_only = peer_read_only;
+    message
+}
+
+/// What Automerge 0.12's `generate_sync_message` would put in its next message: the changes
+/// it would send, or the whole document, or (`Carry::Other`) anything else. The same steps
+/// as its `get_hashes_to_send` and the choices around it, in the same order, through public
+/// API. `changes` is how many changes `doc` has.
+pub(crate) fn changes_to_send(doc: &Automerge, state: &sync::State, changes: usize) -> Carry {
     if state.peer_read_only {
-        return None;
+        return Carry::Other;
     }
-    let (have, need) = (state.their_have.as_ref()?, state.their_need.as_ref()?);
+    let (Some(have), Some(need)) = (state.their_have.as_ref(), state.their_need.as_ref()) else {
+        return Carry::Other;
+    };
+    let known = |hash: &ChangeHash| doc.get_change_meta_by_hash(hash).is_some();
+    // Automerge sends a reset when the first `have` names changes it doesn't know (it only
+    // ever sends one); unknown hashes in any other are left to it as well.
+    if !have.iter().all(|h| h.last_sync.iter().all(known)) {
+        return Carry::Other;
+    }
     let v2 = state
         .their_capabilities
         .as_ref()
         .is_some_and(|caps| caps.contains(&Capability::MessageV2));
     if v2 && state.their_heads.as_ref().is_some_and(Vec::is_empty) {
-        return None; // the whole document
-    }
-    let known = |hash: &ChangeHash| doc.get_change_meta_by_hash(hash).is_some();
-    // Automerge sends a reset when the first `have` names changes it doesn't know (it only
-    // ever sends one); unknown hashes in any other are left to it as well.
-    if !have.iter().all(|h| h.last_sync.iter().all(known)) {
-        return None;
+        return Carry::Whole;
     }
     let need = need.iter().filter(|hash| known(hash)).copied();
     let all: Vec<ChangeHash> = if have.is_empty() {
@@ -179,7 +215,7 @@ pub(crate) fn changes_to_send(
         .filter(|hash| !state.sent_hashes.contains(hash))
         .collect();
     if v2 && hashes.len() > changes / 3 {
-        return None; // more than a third of the document: the whole document
+        return Carry::Whole; // more than a third of the document
     }
-    Some(hashes)
+    Carry::Changes(hashes)
 }
