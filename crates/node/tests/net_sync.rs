@@ -96,14 +96,7 @@ async fn star_mode_two_laptops_reach_each_other_only_through_the_facilitator() {
     let started = Instant::now();
     // B is the facilitator's laptop; A and C each connect only to B.
     let (b, _db, id, serving) = facilitator().await;
-    let invite = b.invite(id).await.unwrap();
-    let (a, _da) = node().await;
-    let (c, _dc) = node().await;
-    let (ja, jc) = tokio::join!(
-        a.join_by_link(&invite.link, "Amir", Colour::Sky),
-        c.join_by_code(serving.local_addr(), &invite.code, "Cleo", Colour::Sun),
-    );
-    assert_eq!((ja.unwrap(), jc.unwrap()), (id, id));
+    let ((a, _da), (c, _dc)) = two_join(&b, id, &serving, "Amir", "Cleo").await;
     assert!(a.peers(id).iter().all(|p| p.address == serving.local_addr()));
     assert!(c.peers(id).iter().all(|p| p.address == serving.local_addr()));
 
@@ -156,14 +149,7 @@ async fn edits_made_while_the_listener_is_down_arrive_after_it_returns() {
 async fn a_laptop_busy_while_notes_arrive_stores_them_all_even_closing_at_once() {
     let started = Instant::now();
     let (a, _da, id, serving) = facilitator().await;
-    let invite = a.invite(id).await.unwrap();
-    let (b, db) = node().await;
-    let (c, _dc) = node().await;
-    let (jb, jc) = tokio::join!(
-        b.join_by_link(&invite.link, "Ben", Colour::Sky),
-        c.join_by_code(serving.local_addr(), &invite.code, "Cleo", Colour::Sun),
-    );
-    assert_eq!((jb.unwrap(), jc.unwrap()), (id, id));
+    let ((b, db), (c, _dc)) = two_join(&a, id, &serving, "Ben", "Cleo").await;
     converge(&[&a, &b, &c], id, WITHIN).await;
     let prompt = first_prompt(&a, id).await;
 

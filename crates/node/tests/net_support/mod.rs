@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use commonground_api::Snapshot;
 use commonground_node::{Node, NodeEvent, ServeHandle};
-use commonground_workshop::{ChangeHash, WorkshopId};
+use commonground_workshop::{ChangeHash, Colour, WorkshopId};
 use tempfile::TempDir;
 use tokio::sync::broadcast;
 
@@ -32,6 +32,25 @@ pub async fn facilitator() -> (Node, TempDir, WorkshopId, ServeHandle) {
     let id = node.create_workshop(support::new_workshop()).await.unwrap();
     let handle = node.serve(loopback()).await.unwrap();
     (node, dir, id, handle)
+}
+
+/// Two laptops joining the facilitator's workshop at the same time, one by its link (named
+/// `by_link`, in sky) and one by its code (`by_code`, in sun).
+pub async fn two_join(
+    facilitator: &Node,
+    id: WorkshopId,
+    serving: &ServeHandle,
+    by_link: &str,
+    by_code: &str,
+) -> ((Node, TempDir), (Node, TempDir)) {
+    let invite = facilitator.invite(id).await.unwrap();
+    let (first, second) = (node().await, node().await);
+    let (joined_first, joined_second) = tokio::join!(
+        first.0.join_by_link(&invite.link, by_link, Colour::Sky),
+        second.0.join_by_code(serving.local_addr(), &invite.code, by_code, Colour::Sun),
+    );
+    assert_eq!((joined_first.unwrap(), joined_second.unwrap()), (id, id));
+    (first, second)
 }
 
 pub async fn heads(node: &Node, id: WorkshopId) -> Vec<ChangeHash> {
