@@ -65,9 +65,9 @@ impl Bundles {
 
     /// What `doc.generate_sync_message(state)` returns, except that a message carrying
     /// [`Self::FROM`] or more changes carries them as one bundle. A message carrying the
-    /// whole document carries the same bytes as Automerge's, saved once per set of heads for
-    /// the second peer on (Automerge saves it for each). `state` ends exactly as Automerge would leave
-    /// it.
+    /// whole document carries the same bytes as Automerge's, saved once per set of heads
+    /// from the second peer on (Automerge saves it for each). `state` ends exactly as
+    /// Automerge would leave it.
     pub fn generate_sync_message(
         &mut self,
         doc: &Automerge,
@@ -93,9 +93,10 @@ impl Bundles {
                 let Some(mut message) = skeleton(doc, state) else {
                     return doc.generate_sync_message(state);
                 };
-                let (saved, all) = self
-                    .whole
-                    .get_or_insert_with(|| (doc.save(), doc.get_changes_meta(&[]).iter().map(|m| m.hash).collect()));
+                let (saved, all) = self.whole.get_or_insert_with(|| {
+                    let all = doc.get_changes_meta(&[]).iter().map(|m| m.hash).collect();
+                    (doc.save(), all)
+                });
                 state.sent_hashes.extend(all.iter().copied());
                 message.changes = sync::ChunkList::from(saved.clone());
                 return Some(message);
