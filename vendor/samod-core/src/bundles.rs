@@ -33,8 +33,6 @@ use automerge::{
 pub struct Bundles {
     /// The heads the bundles were made at.
     at: Vec<ChangeHash>,
-    /// How many changes the document has at `at`, once asked.
-    changes: Option<usize>,
     /// Each bundle by the (sorted) hashes it holds; `None` where Automerge couldn't make one.
     made: Vec<(Vec<ChangeHash>, Option<Vec<u8>>)>,
     /// The whole document (`save()`) and the hashes of all its changes, once a second peer
@@ -59,6 +57,9 @@ pub(crate) enum Carry {
 
 impl Bundles {
     /// Fewer changes than this go as they are (a bundle of one note is larger than the note).
+    /// From 4 on, a bundle was smaller than the changes in every case measured (151 sets from
+    /// random rooms: 0.68× on average at 4 changes, 0.38× at 20), so it is sent without
+    /// building the changes to compare.
     pub const FROM: usize = 4;
     /// Distinct bundles kept for one set of heads.
     const KEEP: usize = 8;
@@ -76,15 +77,11 @@ impl Bundles {
         let heads = doc.get_heads();
         if self.at != heads {
             self.at = heads;
-            self.changes = None;
             self.made.clear();
             self.whole = None;
             self.whole_asked = false;
         }
-        let changes = *self
-            .changes
-            .get_or_insert_with(|| doc.stats().num_changes as usize);
-        let mut hashes = match changes_to_send(doc, state, changes) {
+        let mut hashes = match changes_to_send(doc, state) {
             Carry::Changes(hashes) if hashes.len() >= Self::FROM => hashes,
             Carry::Whole if !std::mem::replace(&mut self.whole_asked, true) => {
                 return doc.generate_sync_message(state);
@@ -156,8 +153,8 @@ fn skeleton(doc: &Automerge, state: &mut sync::State) -> Option<sync::Message> {
 /// What Automerge 0.12's `generate_sync_message` would put in its next message: the changes
 /// it would send, or the whole document, or (`Carry::Other`) anything else. The same steps
 /// as its `get_hashes_to_send` and the choices around it, in the same order, through public
-/// API. `changes` is how many changes `doc` has.
-pub(crate) fn changes_to_send(doc: &Automerge, state: &sync::State, changes: usize) -> Carry {
+/// API.
+pub(crate) fn changes_to_send(doc: &Automerge, state: &sync::State) -> Carry {
     if state.peer_read_only {
         return Carry::Other;
     }
@@ -215,7 +212,7 @@ pub(crate) fn changes_to_send(doc: &Automerge, state: &sync::State, changes: usi
         .into_iter()
         .filter(|hash| !state.sent_hashes.contains(hash))
         .collect();
-    if v2 && hashes.len() > changes / 3 {
+    if v2 && hashes.len() > doc.stats().num_changes as usize / 3 {
         return Carry::Whole; // more than a third of the document
     }
     Carry::Changes(hashes)

@@ -126,8 +126,8 @@ impl PeerDocConnection {
     }
 
     /// [`Self::generate_sync_messages`], and (Common Ground patch) with `bundles`, changes
-    /// for a peer whose share config allows it go as one Automerge bundle when that is
-    /// smaller (see [`crate::Bundles`]).
+    /// for a peer whose share config allows it go as one Automerge bundle (see
+    /// [`crate::Bundles`]).
     pub(super) fn generate_sync_messages_bundled(
         &mut self,
         now: UnixTimestamp,
