@@ -1009,15 +1009,22 @@ fn fsync_probe(dir: &Path) -> std::io::Result<Stats> {
 }
 
 /// CPU time this process has used (user + system), from `/proc/self/stat` (Linux; zero
-/// elsewhere). Clock ticks are taken as the usual 100 per second.
+/// elsewhere).
 fn cpu_time() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return Duration::ZERO };
-    // The command name (field 2) may hold spaces; the fields after its closing bracket don't.
-    let Some((_, rest)) = stat.rsplit_once(')') else { return Duration::ZERO };
+    read_stat("/proc/self/stat").map_or(Duration::ZERO, |(_, cpu)| cpu)
+}
+
+/// The name and CPU time (user + system) in a `/proc` `stat` file, of a process or a thread.
+/// Clock ticks are taken as the usual 100 per second.
+fn read_stat(path: &str) -> Option<(String, Duration)> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The name (field 2, in brackets) may hold spaces; the fields after its closing bracket don't.
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_owned();
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+    Some((name, Duration::from_millis((ticks(11) + ticks(12)) * 10)))
 }
 
 /// This process's threads (Linux; none elsewhere).
@@ -1026,14 +1033,9 @@ fn thread_ids() -> BTreeSet<u32> {
     tasks.flatten().filter_map(|task| task.file_name().to_str()?.parse().ok()).collect()
 }
 
-/// One thread's name and CPU time (user + system), from `/proc/self/task/<tid>/stat`.
+/// One thread's name and CPU time (user + system).
 fn thread_cpu(tid: u32) -> Option<(String, Duration)> {
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
-    let (head, rest) = stat.rsplit_once(')')?;
-    let name = head.split_once('(')?.1.to_owned();
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    Some((name, Duration::from_millis((ticks(11) + ticks(12)) * 10)))
+    read_stat(&format!("/proc/self/task/{tid}/stat"))
 }
 
 fn load_average() -> String {
