@@ -887,11 +887,16 @@ pub(crate) mod tests {
         struct Seen {
             bundled: usize,
             whole: usize,
+            /// Whole documents the receiver loaded afresh.
+            loaded: usize,
+            /// Bundles made for another peer, with changes the receiver has beyond those sent.
+            shared: usize,
         }
 
         /// A message from `from`, and Automerge's own, checked against each other.
         fn generate(
             from: &mut AutoCommit,
+            to: &mut AutoCommit,
             state: &mut sync::State,
             bundles: &mut Bundles,
             seen: &mut Seen,
@@ -926,7 +931,14 @@ pub(crate) mod tests {
                 let sent: BTreeSet<ChangeHash> =
                     state.sent_hashes.difference(&sent_before).copied().collect();
                 assert!(inside.len() >= Bundles::FROM);
-                assert!(inside == sent, "the bundle holds what Automerge sent");
+                // What Automerge sent, and perhaps (a bundle made for another peer) as many
+                // more at most, which the receiver has.
+                assert!(inside.is_superset(&sent), "the bundle holds what Automerge sent");
+                let beyond: Vec<ChangeHash> = inside.difference(&sent).copied().collect();
+                assert!(beyond.len() <= sent.len());
+                let receiver = to.document();
+                assert!(beyond.iter().all(|hash| receiver.get_change_meta_by_hash(hash).is_some()));
+                seen.shared += usize::from(!beyond.is_empty());
                 seen.bundled += 1;
             } else if ours.changes.iter().next().is_some_and(|chunk| chunk.get(8) == Some(&0)) {
                 // The whole document (chunk type 0): the same bytes, saved once for everyone.
@@ -935,13 +947,39 @@ pub(crate) mod tests {
             Some((plain, ours))
         }
 
-        /// `to` reads our message; Automerge's would have brought it to the same place.
-        fn receive(to: &mut AutoCommit, state: &mut sync::State, plain: sync::Message, ours: sync::Message) {
+        /// `to` reads our message as the node does (a whole document loaded afresh where that
+        /// is cheaper); Automerge's message, read Automerge's way, would have brought it to
+        /// the same place.
+        fn receive(
+            to: &mut AutoCommit,
+            state: &mut sync::State,
+            plain: sync::Message,
+            ours: sync::Message,
+            seen: &mut Seen,
+        ) {
             let (mut plain_to, mut plain_state) = (to.clone(), state.clone());
             plain_to.sync().receive_sync_message(&mut plain_state, plain).unwrap();
-            to.sync().receive_sync_message(state, ours).unwrap();
-            assert_eq!(to.get_heads(), plain_to.get_heads());
+            let mut doc: Automerge = to.document().clone();
+            let fresh = samod_core::whole::receive_sync_message(&mut doc, state, ours).unwrap();
             assert!(*state == plain_state, "the receiver's sync state");
+            let plain_doc = plain_to.document();
+            assert_eq!(doc.get_heads(), plain_doc.get_heads());
+            assert_eq!(doc.get_actor(), plain_doc.get_actor());
+            let hashes =
+                |d: &Automerge| d.get_changes_meta(&[]).iter().map(|m| m.hash).collect::<BTreeSet<_>>();
+            assert!(hashes(&doc) == hashes(plain_doc), "the same changes");
+            if fresh {
+                seen.loaded += 1;
+                assert_eq!(
+                    serde_json::to_value(automerge::AutoSerde::from(&doc)).unwrap(),
+                    serde_json::to_value(automerge::AutoSerde::from(plain_doc)).unwrap(),
+                    "the same document"
+                );
+                let actor = doc.get_actor().clone();
+                *to = AutoCommit::load(&doc.save()).unwrap().with_actor(actor);
+            } else {
+                *to = plain_to;
+            }
         }
 
         let mut seen = Seen::default();
@@ -1008,10 +1046,10 @@ pub(crate) mod tests {
                         if !writing || rng.random_bool(0.6) {
                             if let Some((plain, ours)) = queue.pop_front() {
                                 quiet = false;
-                                receive(receiver, their_state, plain, ours);
+                                receive(receiver, their_state, plain, ours, &mut seen);
                             }
                         }
-                        if let Some(pair) = generate(sender, state, &mut bundles[from], &mut seen) {
+                        if let Some(pair) = generate(sender, receiver, state, &mut bundles[from], &mut seen) {
                             quiet = false;
                             queue.push_back(pair);
                         }
@@ -1026,6 +1064,7 @@ pub(crate) mod tests {
         }
         assert!(seen.bundled >= 150, "only {} messages were bundled", seen.bundled);
         assert!(seen.whole >= 10, "only {} messages carried the whole document", seen.whole);
+        assert!(seen.loaded >= 5, "only {} whole documents were loaded afresh", seen.loaded);
 
         // A laptop that asks for changes by hash (after a bloom filter's false positive, or
         // changes it lost) gets them, bundled, in a message that is otherwise Automerge's.
@@ -1042,7 +1081,8 @@ pub(crate) mod tests {
         state.their_capabilities = Some(vec![sync::Capability::MessageV2]);
         let before = seen.bundled;
         let mut bundles = Bundles::default();
-        generate(&mut laptops[0], &mut state, &mut bundles, &mut seen).expect("a message");
+        let (a, b) = laptops.split_at_mut(1);
+        generate(&mut a[0], &mut b[0], &mut state, &mut bundles, &mut seen).expect("a message");
         assert_eq!(seen.bundled, before + 1, "the asked-for changes went bundled");
         assert_eq!(state.sent_hashes.len(), 8);
 
@@ -1052,9 +1092,10 @@ pub(crate) mod tests {
             let mut empty = AutoCommit::new();
             let (mut ours, mut theirs) = (sync::State::new(), sync::State::new());
             for _ in 0..4 {
-                if let Some((plain, bundled)) = generate(&mut laptops[0], &mut ours, &mut bundles, &mut seen)
+                if let Some((plain, bundled)) =
+                    generate(&mut laptops[0], &mut empty, &mut ours, &mut bundles, &mut seen)
                 {
-                    receive(&mut empty, &mut theirs, plain, bundled);
+                    receive(&mut empty, &mut theirs, plain, bundled, &mut seen);
                 }
                 if let Some(m) = empty.sync().generate_sync_message(&mut theirs) {
                     laptops[0].sync().receive_sync_message(&mut ours, m).unwrap();
@@ -1063,6 +1104,129 @@ pub(crate) mod tests {
             assert_eq!(empty.get_heads(), laptops[0].get_heads());
         }
         assert_eq!(seen.whole, before + 2, "each empty laptop got the whole document once");
+
+        // Four laptops back from working offline, 30 notes each. Once the facilitator's laptop
+        // has taken in all their notes, each lacks the other three's, and one bundle of all
+        // four's does for every one of them. (Changes made at a fixed time, so that their
+        // hashes, and so the bloom filters' false positives, are the same every run: a change
+        // a filter wrongly says a laptop has is not sent to it, and then a bundle holding it
+        // isn't either.)
+        let at_noon = || automerge::transaction::CommitOptions::default().with_time(12 * 3600);
+        let (mut laptops, notes) = room(5);
+        // (A morning's notes everyone has, so that what each lacks is not a third of it.)
+        for k in 0..300 {
+            laptops[0].put(&notes, format!("morning{k}"), "earlier").unwrap();
+            laptops[0].commit_with(at_noon());
+        }
+        for i in 1..laptops.len() {
+            let mut morning = laptops[0].fork();
+            laptops[i].merge(&mut morning).unwrap();
+        }
+        for (i, laptop) in laptops.iter_mut().enumerate().skip(1) {
+            for k in 0..30 {
+                laptop.put(&notes, format!("l{i}n{k}"), "offline").unwrap();
+                laptop.commit_with(at_noon());
+            }
+        }
+        let (hub, spokes) = laptops.split_at_mut(1);
+        let hub = &mut hub[0];
+        let mut states: Vec<[sync::State; 2]> = spokes.iter().map(|_| Default::default()).collect();
+        let mut bundles = Bundles::default();
+        // Each laptop's hello, the hub's answers, then each laptop's notes.
+        for (spoke, [hub_state, spoke_state]) in spokes.iter_mut().zip(&mut states) {
+            let m = spoke.sync().generate_sync_message(spoke_state).expect("hello");
+            hub.sync().receive_sync_message(hub_state, m).unwrap();
+        }
+        for (spoke, [hub_state, spoke_state]) in spokes.iter_mut().zip(&mut states) {
+            let (plain, ours) = generate(hub, spoke, hub_state, &mut bundles, &mut seen).expect("an answer");
+            receive(spoke, spoke_state, plain, ours, &mut seen);
+        }
+        for (spoke, [hub_state, spoke_state]) in spokes.iter_mut().zip(&mut states) {
+            let m = spoke.sync().generate_sync_message(spoke_state).expect("the laptop's notes");
+            hub.sync().receive_sync_message(hub_state, m).unwrap();
+        }
+        assert_eq!(hub.get_changes(&[]).len(), 1 + 300 + 4 * 30);
+        let before = seen.shared;
+        let mut sent = BTreeSet::new();
+        for (spoke, [hub_state, spoke_state]) in spokes.iter_mut().zip(&mut states) {
+            let (plain, ours) =
+                generate(hub, spoke, hub_state, &mut bundles, &mut seen).expect("the others' notes");
+            sent.insert(ours.changes.iter().next().expect("a bundle").to_vec());
+            receive(spoke, spoke_state, plain, ours, &mut seen);
+        }
+        assert_eq!(sent.len(), 1, "one bundle for all four");
+        assert_eq!(seen.shared, before + 4, "each got its own notes back too");
+    }
+
+    /// A laptop back from working offline whose notes the facilitator's laptop already has
+    /// (they came through someone else) is sent the whole document, and loads it afresh:
+    /// every message and sync state on both sides is what Automerge's own receiving gives,
+    /// and both end with the same document.
+    #[test]
+    fn a_whole_document_a_laptop_receives_is_loaded_afresh_and_syncs_as_automerges_own() {
+        use automerge::Automerge;
+
+        let (mut laptops, notes) = room(3);
+        for k in 0..300 {
+            laptops[0].put(&notes, format!("hub{k}"), "more time to talk").unwrap();
+            laptops[0].commit();
+        }
+        for k in 0..20 {
+            laptops[1].put(&notes, format!("offline{k}"), "a quiet room").unwrap();
+            laptops[1].commit();
+        }
+        // Laptop 1's notes reach the hub another way (through laptop 2).
+        let mut carried = laptops[1].fork();
+        laptops[2].merge(&mut carried).unwrap();
+        let mut carried = laptops[2].fork();
+        laptops[0].merge(&mut carried).unwrap();
+
+        let mut hub: Automerge = laptops[0].document().clone();
+        let laptop: Automerge = laptops[1].document().clone();
+        let (mut ours, mut plain) = (laptop.clone(), laptop);
+        let (mut hub_state, mut ours_state, mut plain_state) =
+            (sync::State::new(), sync::State::new(), sync::State::new());
+        let (mut fresh, mut counted) = (0, 0);
+        for _ in 0..10 {
+            let to_hub = ours.generate_sync_message(&mut ours_state);
+            assert_eq!(to_hub, plain.generate_sync_message(&mut plain_state));
+            assert!(ours_state == plain_state, "the laptop's sync state after its message");
+            if let Some(message) = to_hub {
+                if let Some(theirs) = samod_core::whole::their_changes(&hub, &message) {
+                    assert_eq!(theirs, ours.get_changes_meta(&[]).len() as u64);
+                    counted += 1;
+                }
+                hub.receive_sync_message(&mut hub_state, message).unwrap();
+            }
+            let Some(message) = hub.generate_sync_message(&mut hub_state) else { break };
+            // What the message says of the hub's changes is exact (a smaller document than
+            // the laptop's isn't loaded on that count).
+            if let Some(theirs) = samod_core::whole::their_changes(&ours, &message) {
+                assert_eq!(theirs, hub.get_changes_meta(&[]).len() as u64);
+                counted += 1;
+            }
+            fresh += usize::from(
+                samod_core::whole::receive_sync_message(&mut ours, &mut ours_state, message.clone()).unwrap(),
+            );
+            plain.receive_sync_message(&mut plain_state, message).unwrap();
+            assert!(ours_state == plain_state, "the laptop's sync state after the hub's message");
+            assert_eq!(ours.get_heads(), plain.get_heads());
+        }
+        assert_eq!(fresh, 1, "the whole document was loaded afresh once");
+        assert!(counted >= 3, "the messages said how many changes their senders have");
+        assert_eq!(ours.get_heads(), hub.get_heads());
+        assert_eq!(ours.get_actor(), plain.get_actor());
+        assert_eq!(
+            serde_json::to_value(automerge::AutoSerde::from(&ours)).unwrap(),
+            serde_json::to_value(automerge::AutoSerde::from(&plain)).unwrap()
+        );
+        // The laptop goes on writing as itself.
+        let mut tx = ours.transaction();
+        tx.put(ROOT, "after", "loaded").unwrap();
+        tx.commit();
+        let last = ours.get_last_local_change().unwrap();
+        assert_eq!(last.actor_id(), plain.get_actor());
+        assert_eq!(last.seq(), 21);
     }
 
     #[test]

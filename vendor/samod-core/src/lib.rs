@@ -196,6 +196,8 @@ mod automerge_url;
 // Common Ground patch: sync messages carrying Automerge bundles (see `bundles.rs`).
 mod bundles;
 pub use bundles::Bundles;
+// Common Ground patch: a whole document received is loaded afresh (see `whole.rs`).
+pub mod whole;
 pub use actors::hub::{CommandId, CommandResult};
 pub use automerge_url::AutomergeUrl;
 pub mod actors;

@@ -95,7 +95,7 @@ impl PeerDocConnection {
     ) -> Result<Duration, AutomergeError> {
         self.quiet_at = None;
         let start = Instant::now();
-        doc.receive_sync_message(&mut self.sync_state, msg)?;
+        crate::whole::receive_sync_message(doc, &mut self.sync_state, msg)?;
         let duration = start.elapsed();
         self.dirty = true;
         self.state.last_received = Some(now);
