@@ -180,3 +180,65 @@ async fn a_laptop_busy_while_notes_arrive_stores_them_all_even_closing_at_once()
     b.close().await;
     println!("busy laptop: {:?}", started.elapsed());
 }
+
+/// A laptop away while the room wrote much more than it has is sent the whole workshop,
+/// which the patched samod loads as a new document with the laptop's own notes added
+/// (`vendor/README.md`, samod-core 6). The laptop's screen still hears of every note that
+/// arrived, it goes on writing as itself, and all of it is on its disk when it opens again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_laptop_back_after_a_long_time_away_gets_the_whole_workshop_and_keeps_it() {
+    let started = Instant::now();
+    let (a, _da, id, serving) = facilitator().await;
+    let address = serving.local_addr();
+    let invite = a.invite(id).await.unwrap();
+    let (b, db) = node().await;
+    b.join_by_code(address, &invite.code, "Ben", Colour::Sky).await.unwrap();
+    converge(&[&a, &b], id, WITHIN).await;
+
+    drop(serving);
+    eventually("B to notice", WITHIN, || async { b.peers(id).is_empty() && a.peers(id).is_empty() }).await;
+    let prompt = first_prompt(&a, id).await;
+    let mut from_a = Vec::new();
+    for k in 0..40 {
+        from_a.push(add_note(&a, id, prompt, &format!("the room's idea {k}"), false).await);
+    }
+    let from_b = [
+        add_note(&b, id, prompt, "Ben's idea at home", false).await,
+        add_note(&b, id, prompt, "Ben's other idea", true).await,
+    ];
+
+    let mut b_events = b.events();
+    let _serving = a.serve(address).await.unwrap();
+    converge(&[&a, &b], id, WITHIN).await;
+    let mut heard = std::collections::BTreeSet::new();
+    while !from_a.iter().all(|note| heard.contains(note)) {
+        let event = expect_event(&mut b_events, WITHIN, "the room's notes on B's screen", |e| {
+            matches!(e, NodeEvent::View { event: Event::NoteUpserted { .. }, .. })
+        })
+        .await;
+        let NodeEvent::View { event: Event::NoteUpserted { note }, .. } = event else { unreachable!() };
+        heard.insert(note.id);
+    }
+
+    // B goes on writing as itself (a laptop writing under A's Automerge actor would clash
+    // with A's own changes): its next note is Ben's, and reaches A.
+    let later = add_note(&b, id, prompt, "Ben, back in the room", false).await;
+    converge(&[&a, &b], id, WITHIN).await;
+    let on_a = notes(&snapshot(&a, id).await);
+    let later_on_a = on_a.iter().find(|n| n.id == later).expect("B's new note on A");
+    assert!(
+        matches!(&later_on_a.author, commonground_workshop::AuthorView::Participant { name, .. } if name == "Ben"),
+        "written by Ben"
+    );
+    assert!(from_b.iter().all(|note| on_a.iter().any(|n| n.id == *note)));
+
+    // Everything is on B's disk.
+    let expected = heads(&a, id).await;
+    b.close().await;
+    let b = Node::open(db.path().join("data")).await.unwrap();
+    assert_eq!(heads(&b, id).await, expected);
+    let on_b = notes(&snapshot(&b, id).await);
+    assert!(from_a.iter().chain(&from_b).chain([&later]).all(|note| on_b.iter().any(|n| n.id == *note)));
+    b.close().await;
+    println!("back after a long time away: {:?}", started.elapsed());
+}
