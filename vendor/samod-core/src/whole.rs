@@ -87,10 +87,10 @@ fn superseding(doc: &Automerge, state: &sync::State, message: &sync::Message) ->
     }
     // Rebuilding and applying one of ours costs more than applying one of its (about 90 µs
     // against 70 µs a note), so the fresh load pays only while ours are at most half as many
-    // as what it brings. (With `n` changes of ours, `w` of its and `c` in both, that is
-    // 2(n − c) ≤ w − c, so c ≥ 2n − w; and as c ≤ w, never when w < n.)
+    // as what it brings, and it brings something. (With `n` changes of ours, `w` of its and
+    // `c` in both, that is 2(n − c) ≤ w − c, so c ≥ 2n − w; and as c ≤ w, never when w < n.)
     let brings = (loaded.stats().num_changes + ours.len() as u64).saturating_sub(doc.stats().num_changes);
-    if ours.len() as u64 * 2 > brings {
+    if brings == 0 || ours.len() as u64 * 2 > brings {
         return None;
     }
     if !ours.is_empty() {
