@@ -118,10 +118,7 @@ async fn edits_made_while_the_listener_is_down_arrive_after_it_returns() {
     let started = Instant::now();
     let (a, _da, id, serving) = facilitator().await;
     let address = serving.local_addr();
-    let invite = a.invite(id).await.unwrap();
-    let (b, _db) = node().await;
-    b.join_by_code(address, &invite.code, "Ben", Colour::Sky).await.unwrap();
-    converge(&[&a, &b], id, WITHIN).await;
+    let (b, _db) = join_one(&a, id, &serving, "Ben").await;
 
     // The facilitator's laptop stops listening: the connection goes with it.
     drop(serving);
@@ -190,10 +187,7 @@ async fn a_laptop_back_after_a_long_time_away_gets_the_whole_workshop_and_keeps_
     let started = Instant::now();
     let (a, _da, id, serving) = facilitator().await;
     let address = serving.local_addr();
-    let invite = a.invite(id).await.unwrap();
-    let (b, db) = node().await;
-    b.join_by_code(address, &invite.code, "Ben", Colour::Sky).await.unwrap();
-    converge(&[&a, &b], id, WITHIN).await;
+    let (b, db) = join_one(&a, id, &serving, "Ben").await;
 
     drop(serving);
     eventually("B to notice", WITHIN, || async { b.peers(id).is_empty() && a.peers(id).is_empty() }).await;

@@ -34,6 +34,22 @@ pub async fn facilitator() -> (Node, TempDir, WorkshopId, ServeHandle) {
     (node, dir, id, handle)
 }
 
+/// A laptop joining the facilitator's workshop by its code, as `name` in sky, and caught up
+/// with it.
+pub async fn join_one(
+    facilitator: &Node,
+    id: WorkshopId,
+    serving: &ServeHandle,
+    name: &str,
+) -> (Node, TempDir) {
+    let invite = facilitator.invite(id).await.unwrap();
+    let (laptop, dir) = node().await;
+    let joined = laptop.join_by_code(serving.local_addr(), &invite.code, name, Colour::Sky).await.unwrap();
+    assert_eq!(joined, id);
+    converge(&[facilitator, &laptop], id, Duration::from_secs(8)).await;
+    (laptop, dir)
+}
+
 /// Two laptops joining the facilitator's workshop at the same time, one by its link (named
 /// `by_link`, in sky) and one by its code (`by_code`, in sun).
 pub async fn two_join(
