@@ -940,8 +940,8 @@ pub(crate) mod tests {
                 assert!(beyond.iter().all(|hash| receiver.get_change_meta_by_hash(hash).is_some()));
                 seen.shared += usize::from(!beyond.is_empty());
                 seen.bundled += 1;
-            } else if ours.changes.iter().next().is_some_and(|chunk| chunk.get(8) == Some(&0)) {
-                // The whole document (chunk type 0): the same bytes, saved once for everyone.
+            } else if ours.changes.iter().next().is_some_and(samod_core::whole::is_document) {
+                // The whole document: the same bytes, saved once for everyone.
                 seen.whole += 1;
             }
             Some((plain, ours))

@@ -4,13 +4,15 @@
 mod net_support;
 mod support;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use commonground_api::{Event, Reply};
 use commonground_node::{Node, NodeEvent};
-use commonground_workshop::Colour;
+use commonground_workshop::{Colour, WorkshopId};
 use net_support::*;
 use support::*;
+use tempfile::TempDir;
 
 const WITHIN: Duration = Duration::from_secs(8);
 
@@ -113,16 +115,31 @@ async fn star_mode_two_laptops_reach_each_other_only_through_the_facilitator() {
     println!("star: {:?}", started.elapsed());
 }
 
+/// The facilitator's laptop (`a`) and Ben's (`b`), joined and caught up; then the
+/// facilitator's laptop stops listening (the connection goes with it) and both have noticed.
+struct Apart {
+    a: Node,
+    _a_dir: TempDir,
+    b: Node,
+    b_dir: TempDir,
+    id: WorkshopId,
+    /// Where the facilitator's laptop listened, to listen there again.
+    address: SocketAddr,
+}
+
+async fn apart() -> Apart {
+    let (a, _a_dir, id, serving) = facilitator().await;
+    let address = serving.local_addr();
+    let (b, b_dir) = join_one(&a, id, &serving, "Ben").await;
+    drop(serving);
+    eventually("B to notice", WITHIN, || async { b.peers(id).is_empty() && a.peers(id).is_empty() }).await;
+    Apart { a, _a_dir, b, b_dir, id, address }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_made_while_the_listener_is_down_arrive_after_it_returns() {
     let started = Instant::now();
-    let (a, _da, id, serving) = facilitator().await;
-    let address = serving.local_addr();
-    let (b, _db) = join_one(&a, id, &serving, "Ben").await;
-
-    // The facilitator's laptop stops listening: the connection goes with it.
-    drop(serving);
-    eventually("B to notice", WITHIN, || async { b.peers(id).is_empty() && a.peers(id).is_empty() }).await;
+    let Apart { a, b, id, address, .. } = apart().await;
     let prompt = first_prompt(&a, id).await;
     let offline_a = add_note(&a, id, prompt, "written while apart (A)", false).await;
     let offline_b = add_note(&b, id, prompt, "written while apart (B)", false).await;
@@ -185,12 +202,7 @@ async fn a_laptop_busy_while_notes_arrive_stores_them_all_even_closing_at_once()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_laptop_back_after_a_long_time_away_gets_the_whole_workshop_and_keeps_it() {
     let started = Instant::now();
-    let (a, _da, id, serving) = facilitator().await;
-    let address = serving.local_addr();
-    let (b, db) = join_one(&a, id, &serving, "Ben").await;
-
-    drop(serving);
-    eventually("B to notice", WITHIN, || async { b.peers(id).is_empty() && a.peers(id).is_empty() }).await;
+    let Apart { a, b, b_dir, id, address, .. } = apart().await;
     let prompt = first_prompt(&a, id).await;
     let mut from_a = Vec::new();
     for k in 0..40 {
@@ -229,7 +241,7 @@ async fn a_laptop_back_after_a_long_time_away_gets_the_whole_workshop_and_keeps_
     // Everything is on B's disk.
     let expected = heads(&a, id).await;
     b.close().await;
-    let b = Node::open(db.path().join("data")).await.unwrap();
+    let b = Node::open(b_dir.path().join("data")).await.unwrap();
     assert_eq!(heads(&b, id).await, expected);
     let on_b = notes(&snapshot(&b, id).await);
     assert!(from_a.iter().chain(&from_b).chain([&later]).all(|note| on_b.iter().any(|n| n.id == *note)));

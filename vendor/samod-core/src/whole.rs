@@ -23,6 +23,11 @@ const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 const TYPE_AT: usize = 8;
 const DOCUMENT: u8 = 0;
 
+/// Whether `bytes` start with a whole saved document (not a change or a bundle).
+pub fn is_document(bytes: &[u8]) -> bool {
+    bytes.get(..MAGIC.len()) == Some(&MAGIC[..]) && bytes.get(TYPE_AT) == Some(&DOCUMENT)
+}
+
 /// What `doc.receive_sync_message(state, message)` does, with a whole document that brings
 /// more than it would cost to rebuild loaded afresh instead of decoded into changes. `true`
 /// if it was.
@@ -55,7 +60,7 @@ fn superseding(doc: &Automerge, state: &sync::State, message: &sync::Message) ->
         return None; // Automerge applies nothing, or already loads afresh
     }
     let bytes = message.changes.iter().next()?;
-    if bytes.get(..MAGIC.len())? != MAGIC || *bytes.get(TYPE_AT)? != DOCUMENT {
+    if !is_document(bytes) {
         return None;
     }
     // Changes waiting for their dependencies live only in `doc`: leave those to Automerge.
