@@ -190,6 +190,13 @@ async fn serve_with(app: &App, exec: Option<String>) -> anyhow::Result<()> {
     let mut events = node.events();
     let workshops: Vec<WorkshopId> =
         node.list_workshops().into_iter().filter(|&w| node.key_epoch(w).is_some()).collect();
+    // The app starts dialling before this listens for events: laptops already connected are
+    // logged as the events would have.
+    for &workshop in &workshops {
+        for peer in node.peers(workshop) {
+            log_event(&NodeEvent::PeerJoined { workshop, peer });
+        }
+    }
     let listening = app.listen_address().map(|a| a.to_string()).unwrap_or_default();
     if let Some(web) = app.web_address() {
         // On stdout, for people and scripts: where phones and this laptop's browser go.
