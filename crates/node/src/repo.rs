@@ -50,7 +50,7 @@ use futures::stream::BoxStream;
 use futures::{Sink, Stream, StreamExt};
 use samod::storage::{Storage, StorageKey};
 use samod::{
-    BackoffConfig, ConcurrencyConfig, DialError, Dialer, DialerHandle, DocHandle, DocumentId, PeerId, Repo,
+    BackoffConfig, ConcurrencyConfig, DialError, DocThreads, Dialer, DialerHandle, DocHandle, DocumentId, PeerId, Repo,
     ShareConfig, Transport, Url,
 };
 use samod_core::CompactionHash;
@@ -392,15 +392,14 @@ fn decisions(access: &SyncAccess, doc: &DocumentId, peer: &PeerId) -> BoxStream<
 /// channel reads and keepalive pings waited behind them, and connections were closed as idle
 /// and redialled, restarting sync. On its own pool the document work still competes for the
 /// CPU, but through the OS scheduler, not by holding the network's workers. Two threads at
-/// most: one document actor runs on one thread at a time anyway.
+/// most: one document actor runs on one thread at a time anyway. The threads are samod's
+/// `DocThreads` (patched in), not a rayon pool: rayon's idle workers spin before they sleep,
+/// and with a step per sync message that spinning was 28% of the CPU in the benchmark's
+/// latency run (30 nodes on 2 cores).
 fn concurrency() -> ConcurrencyConfig {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("samod-doc-{i}"))
-        .build();
-    match pool {
-        Ok(pool) => ConcurrencyConfig::Threadpool(pool),
+    match DocThreads::new(threads, |i| format!("samod-doc-{i}")) {
+        Ok(threads) => ConcurrencyConfig::Threads(threads),
         Err(e) => {
             tracing::warn!(error = %e, "couldn't start the document threads; running documents on the runtime");
             ConcurrencyConfig::AsyncRuntime

@@ -20,6 +20,10 @@ pub enum ConcurrencyConfig {
     /// Run each document on a rayon threadpool
     #[cfg(feature = "threadpool")]
     Threadpool(rayon::ThreadPool),
+    /// Run each document on a small pool of threads that sleep while there is no work
+    /// (Common Ground patch; rayon's workers spin before they sleep)
+    #[cfg(feature = "threadpool")]
+    Threads(crate::DocThreads),
 }
 
 /// A struct for configuring a [`Repo`](crate::Repo)
@@ -122,9 +126,7 @@ impl<S: Storage, R: RuntimeHandle + Clone + Send, A: SharePolicy> RepoBuilder<S,
     }
 }
 
-impl<S: LocalStorage, R: LocalRuntimeHandle + Clone + 'static, A: LocalSharePolicy>
-    RepoBuilder<S, R, A>
-{
+impl<S: LocalStorage, R: LocalRuntimeHandle + Clone + 'static, A: LocalSharePolicy> RepoBuilder<S, R, A> {
     /// Create the repository
     pub async fn load_local(self) -> Repo {
         Repo::load_local(self).await

@@ -1,5 +1,7 @@
 #[cfg(feature = "threadpool")]
 pub(crate) mod threadpool;
+#[cfg(feature = "threadpool")]
+pub(crate) mod threads;
 
 use std::{
     collections::HashMap,
@@ -18,7 +20,7 @@ use crate::{
 pub(crate) enum DocRunner {
     /// Run the actors on a threadpool
     #[cfg(feature = "threadpool")]
-    Threadpool(Arc<rayon::ThreadPool>),
+    Threadpool(Arc<threads::Pool>),
     /// Run the actors on an async task which is listening on the other end of `tx_spawn`
     Async {
         /// Channel to send newly spawned actors to the async runner

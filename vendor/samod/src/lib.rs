@@ -415,6 +415,8 @@ pub use stopped::Stopped;
 pub mod storage;
 pub mod transport;
 pub use crate::builder::ConcurrencyConfig;
+#[cfg(feature = "threadpool")]
+pub use crate::doc_runner::threads::DocThreads;
 pub use crate::share_policy::{LocalSharePolicy, SharePolicy};
 use crate::{
     connection::ConnectionHandle,
@@ -1415,7 +1417,12 @@ impl TaskSetup {
             #[cfg(feature = "threadpool")]
             ConcurrencyConfig::Threadpool(threadpool) => {
                 rx_actor = None;
-                DocRunner::Threadpool(Arc::new(threadpool))
+                DocRunner::Threadpool(Arc::new(doc_runner::threads::Pool::Rayon(threadpool)))
+            }
+            #[cfg(feature = "threadpool")]
+            ConcurrencyConfig::Threads(threads) => {
+                rx_actor = None;
+                DocRunner::Threadpool(Arc::new(doc_runner::threads::Pool::Threads(threads)))
             }
             ConcurrencyConfig::AsyncRuntime => {
                 let (tx, rx) = unbounded::channel();

@@ -3,6 +3,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use super::threads::Pool;
 use crate::{actor_task::ActorTask, doc_actor_inner::DocActorInner};
 
 /// A document's FIFO mailbox, shared by hub/IO dispatch and DocHandle operations.
@@ -10,7 +11,7 @@ use crate::{actor_task::ActorTask, doc_actor_inner::DocActorInner};
 /// Idle documents do not occupy a worker thread.
 pub(crate) struct ThreadpoolActor {
     inner: Arc<Mutex<DocActorInner>>,
-    pool: Arc<rayon::ThreadPool>,
+    pool: Arc<Pool>,
     mailbox: Mutex<Mailbox>,
 }
 
@@ -21,12 +22,8 @@ struct Mailbox {
 }
 
 impl ThreadpoolActor {
-    pub(crate) fn new(inner: Arc<Mutex<DocActorInner>>, pool: Arc<rayon::ThreadPool>) -> Arc<Self> {
-        Arc::new(Self {
-            inner,
-            pool,
-            mailbox: Mutex::new(Mailbox::default()),
-        })
+    pub(crate) fn new(inner: Arc<Mutex<DocActorInner>>, pool: Arc<Pool>) -> Arc<Self> {
+        Arc::new(Self { inner, pool, mailbox: Mutex::new(Mailbox::default()) })
     }
 
     pub(crate) fn dispatch(self: &Arc<Self>, task: ActorTask) {
@@ -87,10 +84,7 @@ mod tests {
     async fn repo(threads: usize) -> Repo {
         Repo::build_tokio()
             .with_concurrency(ConcurrencyConfig::Threadpool(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap(),
+                rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap(),
             ))
             .load()
             .await
@@ -103,9 +97,7 @@ mod tests {
             let doc = repo.create(Automerge::new()).await.unwrap();
             let (pool, actor_id) = {
                 let inner = repo.inner.lock().unwrap();
-                let DocRunner::Threadpool(pool) = &inner.doc_runner else {
-                    unreachable!()
-                };
+                let DocRunner::Threadpool(pool) = &inner.doc_runner else { unreachable!() };
                 (pool.clone(), *inner.actors.keys().next().unwrap())
             };
             // Repeat to exercise both active and idle mailbox dispatch. More than
