@@ -92,6 +92,23 @@ pub(crate) fn ensure_dir(dir: &Path) -> io::Result<()> {
 /// Moves a damaged file into `damaged_dir` under `label` (with a numeric suffix if that name
 /// is taken), durably. Damaged files are never deleted: someone may want to recover them.
 pub(crate) fn move_aside(file: &Path, damaged_dir: &Path, label: &str) -> io::Result<PathBuf> {
+    let target = free_name(damaged_dir, label)?;
+    fs::rename(file, &target)?;
+    sync_dir(damaged_dir)?;
+    sync_dir(parent(file)?)?;
+    Ok(target)
+}
+
+/// Saves damaged bytes cut out of a file into `damaged_dir` under `label` (with a numeric
+/// suffix if that name is taken), durably.
+pub(crate) fn save_aside(bytes: &[u8], damaged_dir: &Path, label: &str) -> io::Result<PathBuf> {
+    let target = free_name(damaged_dir, label)?;
+    write_atomic(&target, bytes)?;
+    Ok(target)
+}
+
+/// `damaged_dir/label`, or `label.1`, `label.2`… if taken; creates the folder.
+fn free_name(damaged_dir: &Path, label: &str) -> io::Result<PathBuf> {
     ensure_dir(damaged_dir)?;
     let mut target = damaged_dir.join(label);
     let mut n = 1u32;
@@ -99,9 +116,6 @@ pub(crate) fn move_aside(file: &Path, damaged_dir: &Path, label: &str) -> io::Re
         target = damaged_dir.join(format!("{label}.{n}"));
         n += 1;
     }
-    fs::rename(file, &target)?;
-    sync_dir(damaged_dir)?;
-    sync_dir(parent(file)?)?;
     Ok(target)
 }
 

@@ -47,6 +47,11 @@ impl Layout {
         self.workshop_dir(id).join("doc")
     }
 
+    /// The document's single changes, appended (`changelog.rs`).
+    pub(crate) fn change_log(&self, id: WorkshopId) -> PathBuf {
+        self.workshop_dir(id).join("changes.log")
+    }
+
     pub(crate) fn damaged_dir(&self, id: WorkshopId) -> PathBuf {
         self.workshop_dir(id).join("damaged")
     }

@@ -55,7 +55,8 @@
 //!   workshops/
 //!     <workshop id>/          one folder per workshop (the id is samod's document id as a UUID)
 //!       doc/snapshot/<hash>   samod's compacted document chunks
-//!       doc/incremental/<hash> samod's single-change chunks
+//!       changes.log           samod's single changes since, appended (storage by earlier
+//!                             versions: doc/incremental/<hash>, still read)
 //!       local.json            this device's private state for the workshop, mode 0600
 //!       secrets.json          the workshop secret, key epoch and roster, mode 0600 (never synced)
 //!       guests/<guest id>.json the private state of each phone or tablet using it through this laptop
@@ -68,6 +69,7 @@
 #![deny(missing_docs)]
 
 mod acks;
+mod changelog;
 mod discovery;
 mod durable;
 mod error;

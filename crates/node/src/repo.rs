@@ -50,8 +50,8 @@ use futures::stream::BoxStream;
 use futures::{Sink, Stream, StreamExt};
 use samod::storage::{Storage, StorageKey};
 use samod::{
-    BackoffConfig, ConcurrencyConfig, DialError, DocThreads, Dialer, DialerHandle, DocHandle, DocumentId, PeerId, Repo,
-    ShareConfig, Transport, Url,
+    BackoffConfig, ConcurrencyConfig, DialError, Dialer, DialerHandle, DocHandle, DocThreads, DocumentId,
+    PeerId, Repo, ShareConfig, Transport, Url,
 };
 use samod_core::CompactionHash;
 use tokio::sync::watch;
@@ -97,6 +97,10 @@ impl KeyScheme for SamodKeys {
 
     fn holds_automerge(&self, rest: &[String]) -> bool {
         matches!(rest.first().map(String::as_str), Some("snapshot" | "incremental"))
+    }
+
+    fn logged(&self, rest: &[String]) -> bool {
+        rest.len() == 2 && rest[0] == "incremental"
     }
 }
 

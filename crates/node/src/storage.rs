@@ -10,7 +10,10 @@
 //! A key whose first component names a document is stored under that workshop's folder,
 //! `workshops/<workshop id>/doc/<rest of the key>`; any other key under `repo/<key>`. Each
 //! component is one path segment (see `layout::encode_component`), e.g.
-//! `workshops/6f1c…/doc/incremental/3a9e…`.
+//! `workshops/6f1c…/doc/snapshot/3a9e…`. Single changes (`KeyScheme::logged`) are instead
+//! appended to the workshop's change log, `workshops/<workshop id>/changes.log` (its format,
+//! and why, in `changelog.rs`); changes stored as files by earlier versions still load and
+//! are deleted as before.
 //!
 //! # File format
 //!
@@ -22,12 +25,14 @@
 //! ```
 //!
 //! The key is part of the checksum, so a file that ends up under the wrong name is detected too.
+//! Change log records carry the same checksum.
 //!
 //! # Writing
 //!
 //! Every put is write-temp + fsync + rename + fsync(dir) (`durable::write_atomic`), so once it
 //! returns the value survives kill -9 and power loss, and a file is only ever the old value or
-//! the new one, never half of each. A put that fails is retried; if it still fails, the
+//! the new one, never half of each. A change put is an append to the change log and one
+//! `fdatasync`. A put that fails is retried; if it still fails, the
 //! acknowledgement waiting for it fails (the edit is not acknowledged) and deletes for that
 //! document are refused for the rest of the process, because samod would otherwise delete the
 //! chunks a failed compaction was meant to replace.
@@ -38,9 +43,10 @@
 //! payload parses as Automerge. A file that fails is skipped (every other chunk still loads:
 //! samod keeps snapshots and incremental changes under separate keys), moved into the
 //! workshop's `damaged/` folder (never deleted) and recorded for [`crate::Node::workshop_health`],
-//! with a `tracing` warning that names the file but none of its contents.
+//! with a `tracing` warning that names the file but none of its contents. A damaged part of a
+//! change log is copied there and the log rewritten without it; every other record loads.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -52,7 +58,8 @@ use blake2::{Blake2s256, Digest};
 use commonground_workshop::WorkshopId;
 
 use crate::acks::Acks;
-use crate::durable::{ensure_dir, is_hidden, move_aside, write_atomic};
+use crate::changelog::ChangeLog;
+use crate::durable::{ensure_dir, is_hidden, move_aside, save_aside, write_atomic};
 use crate::health::{Damage, DamagedFile};
 use crate::layout::{decode_component, encode_component, Layout};
 
@@ -64,6 +71,9 @@ pub(crate) trait KeyScheme: Send + Sync + 'static {
     fn first_component(&self, id: WorkshopId) -> String;
     /// Whether the value under a document key (without its first component) is Automerge data.
     fn holds_automerge(&self, rest: &[String]) -> bool;
+    /// Whether values under a document key (without its first component) are small and
+    /// written once, so go in the document's change log rather than a file each.
+    fn logged(&self, rest: &[String]) -> bool;
 }
 
 const MAGIC: [u8; 8] = *b"CGCHUNK1";
@@ -83,6 +93,8 @@ struct Inner {
     damage: Mutex<Vec<(Option<WorkshopId>, DamagedFile)>>,
     /// First key components of documents a put failed for: deletes are refused for them.
     failed: Mutex<HashSet<String>>,
+    /// Each workshop's change log, once read.
+    logs: Mutex<HashMap<WorkshopId, Arc<Mutex<ChangeLog>>>>,
 }
 
 impl std::fmt::Debug for DurableStorage {
@@ -108,6 +120,7 @@ impl DurableStorage {
                 acks: Acks::default(),
                 damage: Mutex::new(Vec::new()),
                 failed: Mutex::new(HashSet::new()),
+                logs: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -134,6 +147,14 @@ impl DurableStorage {
             let place = s.place(&key)?;
             if !place.nested {
                 return None;
+            }
+            if let Some(id) = s.logged(&place, &key) {
+                let read = s.log(id).and_then(|log| lock(&log).read(&key[1..]));
+                match read {
+                    Ok(Some(value)) => return Some(value),
+                    Ok(None) => {}
+                    Err(e) => s.unreadable(&s.inner.layout.change_log(id), Some(id), &e),
+                }
             }
             s.read_verified(&place.path, &key, place.workshop)
         })
@@ -191,6 +212,12 @@ impl DurableStorage {
         }
         self.blocking((), move |s| {
             let Some(place) = s.place(&key).filter(|p| p.nested) else { return };
+            if let Some(id) = s.logged(&place, &key) {
+                if let Err(e) = s.log(id).and_then(|log| lock(&log).delete(&key[1..])) {
+                    tracing::warn!(key = %key.join("/"), error = %e, "couldn't delete a logged value");
+                }
+            }
+            // A change may also be a file, stored by an earlier version.
             // Not fsynced: if the delete is lost, samod finds superseded data next time and
             // compacts it again; nothing is lost either way.
             match fs::remove_file(&place.path) {
@@ -236,10 +263,93 @@ impl DurableStorage {
             .place(key)
             .filter(|p| p.nested)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "a key must name a file"))?;
+        if let Some(id) = self.logged(&place, key) {
+            ensure_dir(&self.inner.layout.workshop_dir(id))?;
+            let log = self.log(id)?;
+            let file = lock(&log).append(&key[1..], data)?;
+            // Outside the log's lock: writers appending meanwhile share this flush.
+            return file.sync_data();
+        }
         if let Some(dir) = place.path.parent() {
             ensure_dir(dir)?;
         }
         write_atomic(&place.path, &frame(&key.join("/"), data))
+    }
+
+    /// The workshop whose change log holds `key`'s value, if it goes in one.
+    fn logged(&self, place: &Place, key: &[String]) -> Option<WorkshopId> {
+        place.workshop.filter(|_| place.nested && self.inner.scheme.logged(&key[1..]))
+    }
+
+    /// A workshop's change log, read and checked the first time (damaged parts are saved in
+    /// the workshop's `damaged/` folder and reported, then dropped from the log).
+    fn log(&self, id: WorkshopId) -> io::Result<Arc<Mutex<ChangeLog>>> {
+        let mut logs = lock(&self.inner.logs);
+        if let Some(log) = logs.get(&id) {
+            return Ok(log.clone());
+        }
+        let (layout, scheme) = (&self.inner.layout, &self.inner.scheme);
+        let path = layout.change_log(id);
+        let (mut log, damaged) =
+            ChangeLog::open(path.clone(), scheme.first_component(id), |rest, payload| {
+                !scheme.holds_automerge(rest) || parses_as_automerge(payload)
+            })?;
+        let mut all_saved = true;
+        for part in &damaged {
+            let label = format!("changes.log-at-{}", part.at);
+            let moved_to = match save_aside(&part.bytes, &layout.damaged_dir(id), &label) {
+                Ok(to) => Some(to),
+                Err(e) => {
+                    tracing::error!(file = %path.display(), error = %e, "couldn't save a damaged part of the change log");
+                    all_saved = false;
+                    None
+                }
+            };
+            tracing::warn!(
+                workshop = %id,
+                file = %path.display(),
+                at = part.at,
+                bytes = part.bytes.len(),
+                damage = %part.damage,
+                "part of the change log was damaged; it has been set aside and everything else still loads"
+            );
+            self.record_damage(
+                Some(id),
+                DamagedFile { path: path.clone(), moved_to, damage: part.damage.clone() },
+            );
+        }
+        // Only once every damaged part is kept elsewhere: nothing is ever simply deleted.
+        if !damaged.is_empty() && all_saved {
+            log.rewrite()?;
+        }
+        let log = Arc::new(Mutex::new(log));
+        logs.insert(id, log.clone());
+        Ok(log)
+    }
+
+    /// Adds the logged values of workshop `id` whose keys (below the document) start with
+    /// `rest`, unless a file already gave them.
+    fn add_logged(&self, id: WorkshopId, rest: &[String], out: &mut Vec<(Vec<String>, Vec<u8>)>) {
+        let first = self.inner.scheme.first_component(id);
+        let logged = match self.log(id).and_then(|log| lock(&log).read_all(rest)) {
+            Ok(logged) => logged,
+            Err(e) => {
+                self.unreadable(&self.inner.layout.change_log(id), Some(id), &e);
+                return;
+            }
+        };
+        if logged.is_empty() {
+            return;
+        }
+        let from_files: HashSet<Vec<String>> = out.iter().map(|(k, _)| k.clone()).collect();
+        for (key, value) in logged {
+            let mut full = Vec::with_capacity(key.len() + 1);
+            full.push(first.clone());
+            full.extend(key);
+            if !from_files.contains(&full) {
+                out.push((full, value));
+            }
+        }
     }
 
     fn load_range_blocking(&self, prefix: &[String]) -> Vec<(Vec<String>, Vec<u8>)> {
@@ -249,10 +359,21 @@ impl DurableStorage {
             for id in self.workshop_ids() {
                 let first = self.inner.scheme.first_component(id);
                 self.walk(&self.inner.layout.doc_dir(id), vec![first], Some(id), &mut out);
+                self.add_logged(id, &[], &mut out);
             }
             return out;
         }
         let Some(place) = self.place(prefix) else { return out };
+        if let Some(id) = place.workshop {
+            let mut from_files = self.load_range_files(prefix, &place);
+            self.add_logged(id, &prefix[1..], &mut from_files);
+            return from_files;
+        }
+        self.load_range_files(prefix, &place)
+    }
+
+    fn load_range_files(&self, prefix: &[String], place: &Place) -> Vec<(Vec<String>, Vec<u8>)> {
+        let mut out = Vec::new();
         match fs::symlink_metadata(&place.path) {
             Ok(meta) if meta.is_dir() => self.walk(&place.path, prefix.to_vec(), place.workshop, &mut out),
             Ok(meta) if meta.is_file() && place.nested => {
@@ -396,7 +517,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn checksum(key: &str, payload: &[u8]) -> [u8; 32] {
+pub(crate) fn checksum(key: &str, payload: &[u8]) -> [u8; 32] {
     let mut hash = Blake2s256::new();
     hash.update((key.len() as u64).to_le_bytes());
     hash.update(key.as_bytes());
@@ -470,6 +591,9 @@ mod tests {
         fn holds_automerge(&self, rest: &[String]) -> bool {
             rest.first().is_some_and(|k| k == "incremental")
         }
+        fn logged(&self, rest: &[String]) -> bool {
+            rest.first().is_some_and(|k| k == "logged")
+        }
     }
 
     fn key(parts: &[&str]) -> Vec<String> {
@@ -532,6 +656,47 @@ mod tests {
         let moved = damage[0].moved_to.as_ref().unwrap();
         assert!(moved.starts_with(dir.path().join("workshops").join(id.to_string()).join("damaged")));
         assert!(moved.exists());
+    }
+
+    #[tokio::test]
+    async fn logged_values_round_trip_beside_files_from_earlier_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = DurableStorage::new(Layout::new(dir.path().to_owned()), TestKeys);
+        let id: WorkshopId = "6f1c2d3e-0000-4000-8000-000000000002".parse().unwrap();
+        let doc = format!("doc-{id}");
+        // What an earlier version wrote: the same kind of value as a file of its own.
+        let old = dir.path().join(format!("workshops/{id}/doc/logged/old"));
+        fs::create_dir_all(old.parent().unwrap()).unwrap();
+        fs::write(&old, frame(&format!("{doc}/logged/old"), b"from a file")).unwrap();
+
+        storage.put(key(&[&doc, "logged", "a"]), b"one".to_vec()).await;
+        storage.put(key(&[&doc, "logged", "b"]), b"two".to_vec()).await;
+        storage.put(key(&[&doc, "snapshot", "s"]), b"a file".to_vec()).await;
+        let log = dir.path().join(format!("workshops/{id}/changes.log"));
+        assert!(log.is_file());
+        assert!(!dir.path().join(format!("workshops/{id}/doc/logged/a")).exists());
+        assert_eq!(storage.load(key(&[&doc, "logged", "b"])).await.as_deref(), Some(&b"two"[..]));
+        assert_eq!(storage.load(key(&[&doc, "logged", "old"])).await.as_deref(), Some(&b"from a file"[..]));
+
+        // A fresh storage (the next start) reads the log back, with the files.
+        let storage = DurableStorage::new(Layout::new(dir.path().to_owned()), TestKeys);
+        let mut names: Vec<String> =
+            storage.load_range(key(&[&doc])).await.into_iter().map(|(k, _)| k.join("/")).collect();
+        names.sort();
+        let expected = ["logged/a", "logged/b", "logged/old", "snapshot/s"].map(|k| format!("{doc}/{k}"));
+        assert_eq!(names, expected);
+        assert_eq!(storage.load_range(Vec::new()).await.len(), 4);
+        assert_eq!(storage.load_range(key(&[&doc, "logged"])).await.len(), 3);
+
+        for name in ["a", "b", "old"] {
+            storage.delete(key(&[&doc, "logged", name])).await;
+        }
+        assert!(!old.exists());
+        assert_eq!(fs::metadata(&log).unwrap().len(), 0, "nothing live: the log is emptied");
+        let left: Vec<_> =
+            storage.load_range(key(&[&doc])).await.into_iter().map(|(k, _)| k.join("/")).collect();
+        assert_eq!(left, [format!("{doc}/snapshot/s")]);
+        assert!(storage.damage(Some(id)).is_empty());
     }
 
     #[tokio::test]

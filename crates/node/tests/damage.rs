@@ -1,13 +1,14 @@
-//! Damaged stored files are detected, set aside (never deleted) and reported, and every
-//! intact change still loads.
+//! Damaged stored files — snapshots, and records of the change log — are detected, set aside
+//! (never deleted) and reported, and every intact change still loads.
 
 mod support;
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use automerge::{Automerge, ChangeHash};
+use automerge::ChangeHash;
 use commonground_api::{Local, WorkshopService};
 use commonground_node::{Damage, Node, NodeError};
 use commonground_workshop::{random_actor, ParticipantId, PromptId, Timestamp, WorkshopId};
@@ -15,8 +16,28 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use support::*;
 
-/// The stored-file header: magic, length, checksum (crate docs of `storage.rs`).
-const HEADER: usize = 48;
+/// A change log record's header: magic, key length, payload length, checksum (`changelog.rs`).
+const RECORD_HEADER: usize = 8 + 4 + 8 + 32;
+
+/// The change log's whole records: where each is, where its payload starts, and its key.
+fn log_records(path: &Path) -> Vec<(Range<usize>, usize, String)> {
+    let bytes = fs::read(path).unwrap_or_default();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(header) = bytes.get(at..at + RECORD_HEADER) {
+        assert_eq!(&header[..8], b"CGLOGRC1");
+        let key_len = u32::from_le_bytes(header[8..12].try_into().unwrap()) as usize;
+        let len = u64::from_le_bytes(header[12..20].try_into().unwrap()) as usize;
+        let payload = at + RECORD_HEADER + key_len;
+        let Some(key) = bytes.get(at + RECORD_HEADER..payload) else { break };
+        if bytes.len() < payload + len {
+            break; // still being written
+        }
+        out.push((at..payload + len, payload, String::from_utf8(key.to_vec()).unwrap()));
+        at = payload + len;
+    }
+    out
+}
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -30,16 +51,6 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
-}
-
-/// Every change the given stored files hold, loaded the way a fresh replica would.
-fn changes_in(files: &[PathBuf]) -> BTreeSet<ChangeHash> {
-    let mut doc = Automerge::new();
-    for file in files {
-        let bytes = fs::read(file).unwrap();
-        doc.load_incremental(&bytes[HEADER..]).unwrap();
-    }
-    doc.get_changes(&[]).iter().map(|c| c.hash()).collect()
 }
 
 async fn node_changes(node: &Node, id: WorkshopId) -> BTreeSet<ChangeHash> {
@@ -105,45 +116,57 @@ async fn damaged_files_are_set_aside_and_everything_intact_loads() {
     .await
     .unwrap();
 
-    // Add independent changes until at least three are stored as their own files (samod may
-    // fold a round into a snapshot if it is compacting at that moment).
-    let doc_dir = data.join("workshops").join(id.to_string()).join("doc");
-    let leaves = |heads: &[ChangeHash]| -> Vec<PathBuf> {
-        let heads: BTreeSet<String> = heads.iter().map(ToString::to_string).collect();
-        files_under(&doc_dir.join("incremental"))
-            .into_iter()
-            .filter(|f| heads.contains(f.file_name().unwrap().to_str().unwrap()))
-            .collect()
-    };
+    // Add independent changes until at least three are the change log's newest records (samod
+    // may fold a round into a snapshot if it is compacting at that moment).
+    let workshop_dir = data.join("workshops").join(id.to_string());
+    let log = workshop_dir.join("changes.log");
+    let mut everything = BTreeSet::new();
     let mut targets = Vec::new();
+    node.close().await;
     for _round in 0..6 {
+        let node = Node::open(&data).await.unwrap();
+        node.open_workshop(id).await.unwrap();
         merge_independent_notes(&node, id, me, prompt, &mut rng, 4).await;
-        let heads = node.with_service(id, |s| s.workshop().heads()).await.unwrap();
-        targets = leaves(&heads);
+        let heads: BTreeSet<String> = node
+            .with_service(id, |s| s.workshop().heads())
+            .await
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        everything = node_changes(&node, id).await;
+        node.close().await;
+        let records = log_records(&log);
+        targets = records
+            .iter()
+            .filter(|(_, _, key)| heads.contains(&key["incremental/".len()..]))
+            .cloned()
+            .collect();
         if targets.len() >= 3 {
+            assert_eq!(
+                targets.last().map(|t| t.0.end),
+                records.last().map(|r| r.0.end),
+                "a head is the last record"
+            );
             break;
         }
     }
-    assert!(targets.len() >= 3, "expected independent changes stored as their own files");
-    node.close().await;
-
-    let all_files = files_under(&doc_dir);
-    let everything = changes_in(&all_files);
-    let targets = &targets[..3];
-    let intact_files: Vec<PathBuf> = all_files.iter().filter(|f| !targets.contains(f)).cloned().collect();
-    let intact = changes_in(&intact_files);
+    assert!(targets.len() >= 3, "expected independent changes stored in the change log");
+    let targets = &targets[targets.len() - 3..];
+    let lost: BTreeSet<ChangeHash> =
+        targets.iter().map(|(_, _, key)| key["incremental/".len()..].parse().unwrap()).collect();
+    let intact: BTreeSet<ChangeHash> = everything.difference(&lost).copied().collect();
     assert_eq!(intact.len(), everything.len() - 3);
 
-    // (a) truncate one file, (b) flip a bit in another, (c) write garbage over a third.
-    let truncated = fs::read(&targets[0]).unwrap();
-    fs::write(&targets[0], &truncated[..truncated.len() / 2]).unwrap();
-    let mut flipped = fs::read(&targets[1]).unwrap();
-    let bit = rng.random_range(HEADER * 8..flipped.len() * 8);
-    flipped[bit / 8] ^= 1 << (bit % 8);
-    fs::write(&targets[1], &flipped).unwrap();
-    let mut garbage = vec![0u8; fs::read(&targets[2]).unwrap().len()];
-    rng.fill(&mut garbage[..]);
-    fs::write(&targets[2], &garbage).unwrap();
+    // (a) cut the log short in its last record, (b) flip a bit in another record's payload,
+    // (c) write garbage over a third record.
+    let mut bytes = fs::read(&log).unwrap();
+    let (flip, garble, cut) = (&targets[0], &targets[1], &targets[2]);
+    let bit = rng.random_range(flip.1 * 8..flip.0.end * 8);
+    bytes[bit / 8] ^= 1 << (bit % 8);
+    rng.fill(&mut bytes[garble.0.clone()]);
+    bytes.truncate(cut.0.start + cut.0.len() / 2);
+    fs::write(&log, &bytes).unwrap();
 
     let node = Node::open(&data).await.unwrap();
     node.open_workshop(id).await.expect("the workshop loads despite the damage");
@@ -153,13 +176,15 @@ async fn damaged_files_are_set_aside_and_everything_intact_loads() {
     let mut kinds: Vec<Damage> = health.found.iter().map(|d| d.damage.clone()).collect();
     kinds.sort_by_key(|d| format!("{d:?}"));
     assert_eq!(kinds, [Damage::ChecksumMismatch, Damage::Garbled, Damage::Truncated]);
-    let damaged_dir = data.join("workshops").join(id.to_string()).join("damaged");
+    let damaged_dir = workshop_dir.join("damaged");
     for found in &health.found {
-        assert!(targets.contains(&found.path));
-        assert!(!found.path.exists(), "the damaged file was moved");
-        let moved = found.moved_to.as_ref().expect("moved aside");
+        assert_eq!(found.path, log);
+        let moved = found.moved_to.as_ref().expect("saved aside");
         assert!(moved.starts_with(&damaged_dir) && moved.exists());
     }
+    assert!(log_records(&log)
+        .iter()
+        .all(|(_, _, key)| !lost.contains(&key["incremental/".len()..].parse().unwrap())));
     assert_eq!(health.set_aside, 3);
     let message = health.message().unwrap();
     assert!(message.contains("set aside") && message.contains("everything else loaded"), "{message}");
@@ -187,8 +212,10 @@ async fn a_wholly_damaged_workshop_is_reported_not_a_panic() {
     add_note(&node, id, prompt, "Soon to be damaged", false).await;
     node.close().await;
 
-    let files = files_under(&data.join("workshops").join(id.to_string()).join("doc"));
-    assert!(!files.is_empty());
+    let workshop_dir = data.join("workshops").join(id.to_string());
+    let mut files = files_under(&workshop_dir.join("doc"));
+    files.push(workshop_dir.join("changes.log"));
+    assert!(files.iter().all(|f| f.is_file()));
     for (i, file) in files.iter().enumerate() {
         fs::write(file, format!("garbage {i}")).unwrap();
     }

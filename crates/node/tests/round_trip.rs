@@ -60,7 +60,8 @@ async fn edits_and_local_state_survive_reopening() {
     assert_eq!(mode(&workshop_dir.join("local.json")), 0o600);
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&workshop_dir), 0o700);
-    for entry in fs::read_dir(workshop_dir.join("doc/incremental")).into_iter().flatten().flatten() {
+    assert_eq!(mode(&workshop_dir.join("changes.log")), 0o600);
+    for entry in fs::read_dir(workshop_dir.join("doc/snapshot")).into_iter().flatten().flatten() {
         assert_eq!(mode(&entry.path()), 0o600);
     }
     node.close().await;
