@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use automerge::legacy::{Key, ObjectId};
 use automerge::{ObjId as ExId, PatchAction, Prop, ReadDoc};
 use commonground_workshop::{
-    ActionView, AuthorView, BreakView, ChallengeId, ChallengeView, ChangeHash, GroundRuleView, MetaView,
-    NoteId, NoteView, ParticipantId, ParticipantView, Participation, PromptView, ReflectionView, SessionView,
-    Target, ValueView, Viewer, Workshop,
+    ActionView, AuthorView, BreakView, ChallengeId, ChallengeView, ChangeHash, Dots, GroundRuleView,
+    MetaView, NoteId, NoteView, ParticipantId, ParticipantView, Participation, PromptView, ReflectionView,
+    SessionView, Target, ValueView, Viewer, Workshop,
 };
 use serde::Serialize;
 use ts_rs::TS;
@@ -244,36 +244,80 @@ pub(crate) fn derive(w: &Workshop, viewer: &Viewer, before: &[ChangeHash]) -> Ve
             }
         }
     }
-    collect(w, viewer, t, &|| people(w, before, &after, people_changed))
+    let dots_changed = t.votes || t.participants;
+    let known = Known {
+        people: &|| people(w, before, &after, people_changed),
+        dots: &|| dots(w, before, &after, dots_changed),
+    };
+    collect(w, viewer, t, &known)
 }
 
 /// Everyone, by id.
 type People = HashMap<ParticipantId, ParticipantView>;
 
-/// Everyone's views, by the heads they were read at: the most recent few.
-static PEOPLE: Mutex<Vec<(Vec<ChangeHash>, Arc<People>)>> = Mutex::new(Vec::new());
-/// How many readings [`PEOPLE`] keeps (a laptop's own workshop, and its guests').
-const PEOPLE_KEPT: usize = 16;
+/// Readings of a document, by the heads they were made at: the most recent few.
+struct Kept<T>(Mutex<Vec<(Vec<ChangeHash>, Arc<T>)>>);
+
+/// How many readings a [`Kept`] keeps (a laptop's own workshop, and its guests').
+const KEPT: usize = 16;
+
+impl<T> Kept<T> {
+    const fn new() -> Self {
+        Kept(Mutex::new(Vec::new()))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Vec<ChangeHash>, Arc<T>)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The reading made at `heads`, if kept.
+    fn at(&self, heads: &[ChangeHash]) -> Option<Arc<T>> {
+        self.lock().iter().find(|(at, _)| at == heads).map(|(_, r)| r.clone())
+    }
+
+    /// The reading as of `after`: kept, or when the changes from `before` didn't touch what it
+    /// reads (`changed` false), the one made at `before`, or else `read()`; kept from now on.
+    fn get(
+        &self,
+        before: &[ChangeHash],
+        after: &[ChangeHash],
+        changed: bool,
+        read: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        let mut kept = self.lock();
+        if let Some((_, reading)) = kept.iter().find(|(at, _)| at == after) {
+            return reading.clone();
+        }
+        let reuse =
+            if changed { None } else { kept.iter().find(|(at, _)| at == before).map(|(_, r)| r.clone()) };
+        let reading = reuse.unwrap_or_else(|| Arc::new(read()));
+        if kept.len() >= KEPT {
+            kept.remove(0);
+        }
+        kept.push((after.to_vec(), reading.clone()));
+        reading
+    }
+}
+
+/// Everyone's views.
+static PEOPLE: Kept<People> = Kept::new();
+/// Everyone's dots as stored.
+static DOTS: Kept<Dots> = Kept::new();
 
 /// Everyone as of `after`. Every note view names its author, and reading everyone is most of
 /// the cost of one note's event in a room of 30; so when the changes from `before` to `after`
 /// touched no one (`changed` false: no participant, no facilitator list), the reading made at
 /// `before` is used again. Readings are kept by heads, which name a document's state exactly.
 fn people(w: &Workshop, before: &[ChangeHash], after: &[ChangeHash], changed: bool) -> Arc<People> {
-    let mut kept = PEOPLE.lock().unwrap_or_else(|e| e.into_inner());
-    // Already read at `after` (when someone changed, `authors_shown_differently` reads first).
-    if let Some((_, people)) = kept.iter().find(|(at, _)| at == after) {
-        return people.clone();
-    }
-    let reuse = if changed { None } else { kept.iter().find(|(at, _)| at == before).map(|(_, p)| p.clone()) };
-    let people = reuse.unwrap_or_else(|| Arc::new(w.people_by_id()));
-    if !kept.iter().any(|(at, _)| at == after) {
-        if kept.len() >= PEOPLE_KEPT {
-            kept.remove(0);
-        }
-        kept.push((after.to_vec(), people.clone()));
-    }
-    people
+    // When someone changed, `authors_shown_differently` has already read them at `after`.
+    PEOPLE.get(before, after, changed, || w.people_by_id())
+}
+
+/// Everyone's dots as of `after`: each note view shows its dots, and reading every person's
+/// votes map is the other large cost of a note's event. Read again only when the changes from
+/// `before` touched a votes map or a participant (`changed`).
+fn dots(w: &Workshop, before: &[ChangeHash], after: &[ChangeHash], changed: bool) -> Arc<Dots> {
+    DOTS.get(before, after, changed, || w.dots())
 }
 
 /// The people whose notes now name them differently (name, colour or symbol) after changes
@@ -287,10 +331,7 @@ fn authors_shown_differently(
     touched: &BTreeSet<String>,
 ) -> BTreeSet<ParticipantId> {
     let shown = |p: &ParticipantView| (p.name.clone(), p.colour, p.symbol);
-    let old = {
-        let kept = PEOPLE.lock().unwrap_or_else(|e| e.into_inner());
-        kept.iter().find(|(at, _)| at == before).map(|(_, p)| p.clone())
-    };
+    let old = PEOPLE.at(before);
     let now = people(w, before, after, true);
     match old {
         Some(old) => old
@@ -390,7 +431,13 @@ fn touch_collection(t: &mut Touched, collection: &str, id: String) {
     }
 }
 
-fn collect(w: &Workshop, viewer: &Viewer, mut t: Touched, people: &dyn Fn() -> Arc<People>) -> Vec<Event> {
+/// Readings of everyone and their dots, made only if a note is shown.
+struct Known<'a> {
+    people: &'a dyn Fn() -> Arc<People>,
+    dots: &'a dyn Fn() -> Arc<Dots>,
+}
+
+fn collect(w: &Workshop, viewer: &Viewer, mut t: Touched, known: &Known<'_>) -> Vec<Event> {
     let mut events = Vec::new();
     if t.meta {
         events.push(Event::MetaChanged { meta: w.meta() });
@@ -417,7 +464,11 @@ fn collect(w: &Workshop, viewer: &Viewer, mut t: Touched, people: &dyn Fn() -> A
     let spliced: Vec<NoteId> =
         t.splices.keys().filter(|id| !t.notes.contains(*id)).filter_map(|id| id.parse().ok()).collect();
     ids.extend(&spliced);
-    let views = if ids.is_empty() { Vec::new() } else { w.notes_among(viewer, &ids, &people()) };
+    let views = if ids.is_empty() {
+        Vec::new()
+    } else {
+        w.notes_among(viewer, &ids, &(known.people)(), &(known.dots)())
+    };
     for (&note, view) in ids.iter().zip(&views).take(changed) {
         events.push(match view {
             Some(view) => Event::NoteUpserted { note: view.clone() },

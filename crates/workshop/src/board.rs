@@ -12,7 +12,7 @@ use crate::error::{ObjectKind, Refusal, Result, WorkshopError};
 use crate::ids::{ClusterId, NoteId, ParticipantId, PromptId, SessionId, Timestamp};
 use crate::palette::{Colour, Symbol};
 use crate::participants::ParticipantView;
-use crate::scan::{Author, Ledger, RawNote};
+use crate::scan::{Author, Dots, Ledger, RawNote};
 use crate::workshop::{facilitator, find, member, put_if_changed, Viewer, Workshop, Writer, ANONYMOUS};
 
 /// A place in an ordered list halfway between two neighbours (fractional indexing), so
@@ -604,18 +604,25 @@ impl Workshop {
     /// Several notes as `viewer` sees them (`None` for one they may not see), reading the
     /// people, dots and groups once for all of them rather than once per note.
     pub fn notes(&self, viewer: &Viewer, ids: &[NoteId]) -> Vec<Option<NoteView>> {
-        self.notes_among(viewer, ids, &self.people_by_id())
+        self.notes_among(viewer, ids, &self.people_by_id(), &self.dots())
     }
 
-    /// [`Workshop::notes`], with everyone already read ([`Workshop::people_by_id`], which must
-    /// be current): a caller that knows no one has changed since can keep them.
+    /// Every person's dots as stored, for [`Workshop::notes_among`].
+    pub fn dots(&self) -> Dots {
+        Dots::read(&self.doc)
+    }
+
+    /// [`Workshop::notes`], with everyone and their dots already read
+    /// ([`Workshop::people_by_id`], [`Workshop::dots`], which must be current): a caller that
+    /// knows no one and no dots have changed since can keep them.
     pub fn notes_among(
         &self,
         viewer: &Viewer,
         ids: &[NoteId],
         people: &HashMap<ParticipantId, ParticipantView>,
+        dots: &Dots,
     ) -> Vec<Option<NoteView>> {
-        let ledger = Ledger::read(&self.doc, &|n| shared_by_id(&self.doc, n));
+        let ledger = Ledger::count(&self.doc, dots, &|n| shared_by_id(&self.doc, n));
         let clusters = self.cluster_areas();
         let Ok(notes) = doc::root(&self.doc, key::NOTES) else { return vec![None; ids.len()] };
         ids.iter()

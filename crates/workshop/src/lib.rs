@@ -58,6 +58,7 @@ pub use name::{FirstName, NameProblem};
 pub use palette::{contrast_ratio, Colour, Symbol, NOTE_TEXT_HEX};
 pub use participants::{ParticipantView, Participation};
 pub use reflections::{ActionSource, ActionView, ReflectionView, SessionReflections};
+pub use scan::Dots;
 pub use schema::SCHEMA_VERSION;
 pub use sessions::SessionView;
 pub use values::{BehaviourView, RoundView, SourceView, StanceView, Tally, ValueView, VersionView};

@@ -210,21 +210,49 @@ pub(crate) struct Ledger {
     by_person: HashMap<ParticipantId, HashMap<NoteId, u32>>,
 }
 
-impl Ledger {
-    /// Reads every person's dots on shared notes (`shared` says which notes are shared),
-    /// counting each person's dots in note order up to the budget.
-    pub(crate) fn read<R: ReadDoc + ?Sized>(doc: &R, shared: &dyn Fn(NoteId) -> bool) -> Ledger {
-        let budget = crate::meta::vote_budget(doc);
-        let mut ledger = Ledger::default();
-        let Ok(participants) = doc::root(doc, key::PARTICIPANTS) else { return ledger };
+/// Every person's dots as stored: read from each person's votes map (most of the cost of a
+/// note's view in a room of 30), before they are counted against the budget and the shared
+/// notes ([`Ledger::count`]). A caller that knows no votes map changed can keep them.
+#[derive(Debug, Clone, Default)]
+pub struct Dots {
+    /// Each person's (note, dots), in note order.
+    by_person: Vec<(ParticipantId, Vec<(NoteId, u32)>)>,
+}
+
+impl Dots {
+    pub(crate) fn read<R: ReadDoc + ?Sized>(doc: &R) -> Dots {
+        let mut dots = Dots::default();
+        let Ok(participants) = doc::root(doc, key::PARTICIPANTS) else { return dots };
         for item in doc.map_range(&participants, ..) {
             let Ok(person) = item.key.parse::<ParticipantId>() else { continue };
             let Some(votes) = doc::child_map(doc, &item.id(), "votes") else { continue };
             let mut entries = dots_in(doc, &votes);
             entries.sort();
+            dots.by_person.push((person, entries));
+        }
+        dots
+    }
+}
+
+impl Ledger {
+    /// Reads every person's dots on shared notes (`shared` says which notes are shared),
+    /// counting each person's dots in note order up to the budget.
+    pub(crate) fn read<R: ReadDoc + ?Sized>(doc: &R, shared: &dyn Fn(NoteId) -> bool) -> Ledger {
+        Ledger::count(doc, &Dots::read(doc), shared)
+    }
+
+    /// [`Ledger::read`] with the dots already read (they must be current).
+    pub(crate) fn count<R: ReadDoc + ?Sized>(
+        doc: &R,
+        dots: &Dots,
+        shared: &dyn Fn(NoteId) -> bool,
+    ) -> Ledger {
+        let budget = crate::meta::vote_budget(doc);
+        let mut ledger = Ledger::default();
+        for (person, entries) in &dots.by_person {
             let mut used: u32 = 0;
             let mut mine = HashMap::new();
-            for (note, n) in entries {
+            for &(note, n) in entries {
                 if n == 0 || !shared(note) {
                     continue;
                 }
@@ -236,7 +264,7 @@ impl Ledger {
                 *ledger.totals.entry(note).or_insert(0) += counted;
                 mine.insert(note, counted);
             }
-            ledger.by_person.insert(person, mine);
+            ledger.by_person.insert(*person, mine);
         }
         ledger
     }
