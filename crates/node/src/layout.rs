@@ -52,6 +52,12 @@ impl Layout {
         self.workshop_dir(id).join("changes.log")
     }
 
+    /// Whether any of the workshop's document is stored here: a snapshot or change files, or
+    /// changes in its log.
+    pub(crate) fn holds_document(&self, id: WorkshopId) -> bool {
+        self.doc_dir(id).is_dir() || std::fs::metadata(self.change_log(id)).is_ok_and(|m| m.len() > 0)
+    }
+
     pub(crate) fn damaged_dir(&self, id: WorkshopId) -> PathBuf {
         self.workshop_dir(id).join("damaged")
     }

@@ -155,6 +155,32 @@ async fn edits_made_while_the_listener_is_down_arrive_after_it_returns() {
     println!("reconnect: {:?}", started.elapsed());
 }
 
+/// A workshop with few changes syncs after both laptops restart: its changes are all in the
+/// change logs (no snapshot yet), which both must read back and keep appending to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_young_workshop_is_served_after_both_laptops_restart() {
+    let (a, da, id, serving) = facilitator().await;
+    let (b, db) = join_one(&a, id, &serving, "Ben").await;
+    let address = serving.local_addr();
+    drop(serving);
+    a.close().await;
+    b.close().await;
+    for dir in [&da, &db] {
+        let workshop = dir.path().join("data/workshops").join(id.to_string());
+        assert!(!workshop.join("doc").exists(), "only the change log, as for any young workshop");
+    }
+
+    let a = Node::open(da.path().join("data")).await.unwrap();
+    let _serving = a.serve(address).await.unwrap();
+    let b = Node::open(db.path().join("data")).await.unwrap();
+    b.open_workshop(id).await.unwrap();
+    b.connect(id, address).await.unwrap();
+    let prompt = first_prompt(&b, id).await;
+    let note = add_note(&b, id, prompt, "After the restart", false).await;
+    converge(&[&a, &b], id, WITHIN).await;
+    assert!(notes(&snapshot(&a, id).await).iter().any(|n| n.id == note));
+}
+
 /// While a laptop's document is busy (here: held by a long read), messages for it queue up,
 /// and the patched samod holds each step's answers and storage for the last one queued
 /// (`vendor/README.md`). Everything that arrived must still be stored: the laptop closes the

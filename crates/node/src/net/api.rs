@@ -163,7 +163,7 @@ impl Node {
         let shared = self.net().shared();
         let ids: Vec<WorkshopId> = lock(&shared.secrets).keys().copied().collect();
         // Only those stored here: asking samod for one that isn't would wait on the network.
-        for id in ids.into_iter().filter(|id| shared.layout.doc_dir(*id).is_dir()) {
+        for id in ids.into_iter().filter(|id| shared.layout.holds_document(*id)) {
             if let Err(e) = self.open_workshop(id).await {
                 tracing::debug!(workshop = %id, error = %e, "not serving a workshop that isn't here yet");
             }
