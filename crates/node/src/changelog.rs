@@ -27,13 +27,20 @@
 //!
 //! # Writing and deleting
 //!
-//! A put appends its record at the log's end and returns the file to `fdatasync` outside the
-//! log's lock (several writers then share one disk flush). A write that fails is cut off
-//! again, so the next record follows the last whole one. Deletes (samod's, after a snapshot
-//! that supersedes the changes is on disk) only forget the record; when no record is live the
-//! log is emptied, and when most of a large log is dead it is rewritten with the live ones
-//! (write-temp + fsync + rename). Neither is fsynced: a forgotten record that comes back
-//! after a crash is a change the snapshot already holds.
+//! A put appends its record at the log's end, then waits for an `fdatasync` that started after
+//! its write, outside the log's lock ([`Handle::sync`]: one flush at a time, and one flush
+//! covers every record written before it began). A flush that fails fails every put waiting
+//! on that open file, and the file is opened afresh for the next put (Linux reports a
+//! write-back error once per open file, so a second flush on the same one could wrongly
+//! succeed). A write that fails is cut off again if it can be, so the next record follows the
+//! last whole one (if not, the leftover shows as damage on the next start: nothing is lost).
+//! The log's folder entry is fsynced once by each process before it counts anything stored.
+//!
+//! Deletes (samod's, after a snapshot that supersedes the changes is on disk) only forget the
+//! record, unsynced: a forgotten record that comes back after a crash is a change the snapshot
+//! already holds. When no record is live the log is emptied (also unsynced); when most of a
+//! large log is dead it is rewritten with the live ones (write-temp + fsync + rename + fsync
+//! of the folder), and its index changes only once the new file is in place.
 //!
 //! # Reading and damage
 //!
@@ -46,12 +53,14 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::io::Write;
 use std::ops::Range;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use crate::durable::{sync_dir, write_atomic, FILE_MODE};
+use crate::durable::{create_new_private, parent, sync_dir, temp_path, FILE_MODE};
 use crate::health::Damage;
 use crate::layout::{decode_component, encode_component};
 use crate::storage::checksum;
@@ -89,7 +98,9 @@ pub(crate) struct ChangeLog {
     path: PathBuf,
     /// The document's key component, which checksums include.
     first: String,
-    file: Option<Arc<File>>,
+    file: Option<Arc<Handle>>,
+    /// Whether this process has fsynced the log's folder entry.
+    dir_synced: bool,
     /// Where the next record goes: the end of the last whole record.
     end: u64,
     /// Live records by key below the document (raw components, '/'-joined).
@@ -165,7 +176,8 @@ fn parse_at(first: &str, bytes: &[u8], at: usize) -> Result<Parsed, Bad> {
         return Err(Damage::Garbled.into());
     }
     let body = (rest.len() - HEADER_LEN) as u64;
-    if key_len as u64 + payload_len > body {
+    // (Never `key_len + payload_len`: a damaged length may be near u64::MAX.)
+    if key_len as u64 > body || payload_len > body - key_len as u64 {
         return Err(Damage::Truncated.into());
     }
     let key_at = at + HEADER_LEN;
@@ -187,6 +199,49 @@ fn next_magic(bytes: &[u8], from: usize) -> usize {
     found.map_or(bytes.len(), |offset| from + offset)
 }
 
+/// The log's open file, with what has been written to it and flushed.
+#[derive(Debug)]
+pub(crate) struct Handle {
+    file: File,
+    /// The end of the last record written through this handle.
+    written: AtomicU64,
+    synced: Mutex<Synced>,
+}
+
+#[derive(Debug)]
+struct Synced {
+    /// Everything before this offset is on disk.
+    to: u64,
+    /// A flush on this open file failed: nothing more can be trusted to it.
+    failed: bool,
+}
+
+impl Handle {
+    /// Returns once everything up to `end` (the end of a record written through this handle)
+    /// is on disk: by a flush that began after it was written, this caller's or another's.
+    pub(crate) fn sync(&self, end: u64) -> io::Result<()> {
+        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        if synced.failed {
+            return Err(io::Error::other("an earlier flush of the change log failed"));
+        }
+        if synced.to >= end {
+            return Ok(());
+        }
+        // Every record written before this load is covered by the flush that follows.
+        let target = self.written.load(Ordering::SeqCst);
+        match self.file.sync_data() {
+            Ok(()) => {
+                synced.to = synced.to.max(target);
+                Ok(())
+            }
+            Err(e) => {
+                synced.failed = true;
+                Err(e)
+            }
+        }
+    }
+}
+
 impl ChangeLog {
     /// Reads and checks the log at `path` (absent is empty). `valid(key, payload)` says
     /// whether a record's payload is what its key promises. Damaged parts are returned, and
@@ -202,8 +257,16 @@ impl ChangeLog {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
-        let mut log =
-            ChangeLog { path, first, file: None, end: 0, live: HashMap::new(), live_bytes: 0, dead_bytes: 0 };
+        let mut log = ChangeLog {
+            path,
+            first,
+            file: None,
+            dir_synced: false,
+            end: 0,
+            live: HashMap::new(),
+            live_bytes: 0,
+            dead_bytes: 0,
+        };
         let mut damaged = Vec::new();
         let mut at = 0;
         while at < bytes.len() {
@@ -242,14 +305,15 @@ impl ChangeLog {
     }
 
     /// Rewrites the log with only its live records: after its damaged parts were saved
-    /// elsewhere, or when most of it is dead.
+    /// elsewhere, or when most of it is dead. The index changes only once the new file has
+    /// replaced the old one; a failure before that leaves both as they were.
     pub(crate) fn rewrite(&mut self) -> io::Result<()> {
         let old = match fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
-        let mut entries: Vec<(Vec<String>, Entry)> = self.live.drain().collect();
+        let mut entries: Vec<(&Vec<String>, &Entry)> = self.live.iter().collect();
         entries.sort_by_key(|(_, e)| e.at);
         let mut bytes = Vec::with_capacity(self.live_bytes as usize);
         let mut live = HashMap::with_capacity(entries.len());
@@ -259,13 +323,28 @@ impl ChangeLog {
                 .ok_or_else(|| io::Error::other("the change log is shorter than its index"))?;
             let at = bytes.len() as u64;
             bytes.extend_from_slice(record);
-            live.insert(key, Entry { at, payload_at: at + (entry.payload_at - entry.at), ..entry });
+            live.insert(key.clone(), Entry { at, payload_at: at + (entry.payload_at - entry.at), ..*entry });
         }
-        write_atomic(&self.path, &bytes)?;
+        let dir = parent(&self.path)?;
+        let tmp = temp_path(&self.path)?;
+        let written = (|| {
+            let mut file = create_new_private(&tmp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            fs::rename(&tmp, &self.path)
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        // The new file is in place: from here the index must describe it, whatever happens.
         self.file = None;
+        self.dir_synced = false;
         self.end = bytes.len() as u64;
         self.live = live;
         self.dead_bytes = 0;
+        sync_dir(dir)?;
+        self.dir_synced = true;
         Ok(())
     }
 
@@ -277,41 +356,61 @@ impl ChangeLog {
         }
     }
 
-    fn file(&mut self) -> io::Result<Arc<File>> {
-        if let Some(file) = &self.file {
-            return Ok(file.clone());
+    fn file(&mut self) -> io::Result<Arc<Handle>> {
+        if let Some(handle) = &self.file {
+            return Ok(handle.clone());
         }
-        let existed = self.path.exists();
         let file = OpenOptions::new().read(true).write(true).create(true).mode(FILE_MODE).open(&self.path)?;
-        if let Some(dir) = self.path.parent().filter(|_| !existed) {
-            sync_dir(dir)?;
+        if !self.dir_synced {
+            sync_dir(parent(&self.path)?)?;
+            self.dir_synced = true;
         }
-        let file = Arc::new(file);
-        self.file = Some(file.clone());
-        Ok(file)
+        let handle = Arc::new(Handle {
+            file,
+            written: AtomicU64::new(self.end),
+            synced: Mutex::new(Synced { to: 0, failed: false }),
+        });
+        self.file = Some(handle.clone());
+        Ok(handle)
     }
 
-    /// Appends a record; the caller must `sync_data` the returned file before the value counts
-    /// as stored.
-    pub(crate) fn append(&mut self, rest: &[String], payload: &[u8]) -> io::Result<Arc<File>> {
-        let file = self.file()?;
+    /// Forgets an open file a flush failed on, so the next put opens the log afresh.
+    pub(crate) fn reopen_after(&mut self, failed: &Arc<Handle>) {
+        if self.file.as_ref().is_some_and(|h| Arc::ptr_eq(h, failed)) {
+            self.file = None;
+        }
+    }
+
+    /// Appends a record. The value counts as stored only once `handle.sync(end)` succeeds
+    /// for the returned handle and end.
+    pub(crate) fn append(&mut self, rest: &[String], payload: &[u8]) -> io::Result<(Arc<Handle>, u64)> {
         let bytes = record(&self.first, rest, payload);
-        if let Err(e) = file.write_all_at(&bytes, self.end) {
+        let key_len = bytes.len() - HEADER_LEN - payload.len();
+        if key_len == 0 || key_len > MAX_KEY_LEN {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a change log key must be 1 to 4096 bytes",
+            ));
+        }
+        let handle = self.file()?;
+        if let Err(e) = handle.file.write_all_at(&bytes, self.end) {
             // Cut off whatever part was written, so the next record follows the last whole one.
-            let _ = file.set_len(self.end);
+            if let Err(cut) = handle.file.set_len(self.end) {
+                tracing::warn!(error = %cut, "couldn't cut off a failed write to the change log");
+            }
             return Err(e);
         }
         let at = self.end;
-        let key_len = (bytes.len() - HEADER_LEN - payload.len()) as u64;
         let entry = Entry {
             at,
             len: bytes.len() as u64,
-            payload_at: at + HEADER_LEN as u64 + key_len,
+            payload_at: at + (HEADER_LEN + key_len) as u64,
             payload_len: payload.len() as u64,
         };
         self.end += entry.len;
+        handle.written.fetch_max(self.end, Ordering::SeqCst);
         self.insert(rest.to_vec(), entry);
-        Ok(file)
+        Ok((handle, self.end))
     }
 
     /// Forgets a record; empties or rewrites the log when that leaves it all or mostly dead.
@@ -322,7 +421,7 @@ impl ChangeLog {
         self.dead_bytes += entry.len;
         if self.live.is_empty() {
             if self.end > 0 {
-                self.file()?.set_len(0)?;
+                self.file()?.file.set_len(0)?;
             }
             self.end = 0;
             self.live_bytes = 0;
@@ -337,7 +436,7 @@ impl ChangeLog {
     pub(crate) fn read(&mut self, rest: &[String]) -> io::Result<Option<Vec<u8>>> {
         let Some(entry) = self.live.get(rest).copied() else { return Ok(None) };
         let mut payload = vec![0; entry.payload_len as usize];
-        self.file()?.read_exact_at(&mut payload, entry.payload_at)?;
+        self.file()?.file.read_exact_at(&mut payload, entry.payload_at)?;
         Ok(Some(payload))
     }
 
@@ -382,10 +481,10 @@ mod tests {
         let (mut log, damaged) = open(&path);
         assert!(damaged.is_empty());
         for i in 0..5 {
-            log.append(&key(&["incremental", &format!("h{i}")]), format!("change {i}").as_bytes())
-                .unwrap()
-                .sync_data()
+            let (handle, end) = log
+                .append(&key(&["incremental", &format!("h{i}")]), format!("change {i}").as_bytes())
                 .unwrap();
+            handle.sync(end).unwrap();
         }
         log.append(&key(&["incremental", "odd/../name"]), b"x").unwrap();
         assert_eq!(log.read(&key(&["incremental", "h3"])).unwrap().as_deref(), Some(&b"change 3"[..]));
@@ -493,6 +592,51 @@ mod tests {
         let (mut log, damaged) = open(&path);
         assert!(damaged.is_empty());
         assert_eq!(log.read_all(&[]).unwrap().len(), 6);
+    }
+
+    #[test]
+    fn lengths_near_the_largest_number_are_damage_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("changes.log");
+        let (mut log, _) = open(&path);
+        log.append(&key(&["incremental", "h0"]), b"change").unwrap();
+        let good = fs::read(&path).unwrap();
+        for (at, value) in [(12, u64::MAX), (12, u64::MAX - 5), (12, u64::MAX / 2)] {
+            let mut bytes = good.clone();
+            bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+            fs::write(&path, &bytes).unwrap();
+            let (mut log, damaged) = open(&path);
+            assert!(log.read_all(&[]).unwrap().is_empty());
+            assert_eq!(damaged.len(), 1, "{value:#x}");
+        }
+        let mut log = ChangeLog::open(path.clone(), "doc".into(), |_, _| true).unwrap().0;
+        let long = "k".repeat(MAX_KEY_LEN + 1);
+        assert!(
+            log.append(&key(&["incremental", &long]), b"x").is_err(),
+            "keys that can't be read back are refused"
+        );
+    }
+
+    #[test]
+    fn a_flush_covers_every_record_written_before_it_began() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("changes.log");
+        let (mut log, _) = open(&path);
+        let (first, end_a) = log.append(&key(&["incremental", "a"]), b"one").unwrap();
+        let (second, end_b) = log.append(&key(&["incremental", "b"]), b"two").unwrap();
+        assert!(Arc::ptr_eq(&first, &second));
+        second.sync(end_b).unwrap();
+        assert_eq!(first.synced.lock().unwrap().to, end_b);
+        first.sync(end_a).unwrap();
+        // A failed flush fails every later one on that open file; the log then opens afresh.
+        first.synced.lock().unwrap().failed = true;
+        let (same, end_c) = log.append(&key(&["incremental", "c"]), b"three").unwrap();
+        assert!(same.sync(end_c).is_err());
+        log.reopen_after(&same);
+        let (fresh, end_d) = log.append(&key(&["incremental", "d"]), b"four").unwrap();
+        assert!(!Arc::ptr_eq(&same, &fresh));
+        fresh.sync(end_d).unwrap();
+        assert_eq!(open(&path).0.read_all(&[]).unwrap().len(), 4);
     }
 
     #[test]

@@ -143,7 +143,7 @@ pub(crate) fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
     Ok(removed)
 }
 
-fn parent(path: &Path) -> io::Result<&Path> {
+pub(crate) fn parent(path: &Path) -> io::Result<&Path> {
     path.parent().filter(|p| !p.as_os_str().is_empty()).ok_or_else(|| invalid("no parent directory"))
 }
 

@@ -29,10 +29,10 @@
 //!
 //! # Writing
 //!
-//! Every put is write-temp + fsync + rename + fsync(dir) (`durable::write_atomic`), so once it
-//! returns the value survives kill -9 and power loss, and a file is only ever the old value or
-//! the new one, never half of each. A change put is an append to the change log and one
-//! `fdatasync`. A put that fails is retried; if it still fails, the
+//! A put of a file is write-temp + fsync + rename + fsync(dir) (`durable::write_atomic`), so
+//! once it returns the value survives kill -9 and power loss, and a file is only ever the old
+//! value or the new one, never half of each. A change's put is an append to the change log
+//! and an `fdatasync` (see `changelog.rs`), with the same guarantee. A put that fails is retried; if it still fails, the
 //! acknowledgement waiting for it fails (the edit is not acknowledged) and deletes for that
 //! document are refused for the rest of the process, because samod would otherwise delete the
 //! chunks a failed compaction was meant to replace.
@@ -40,7 +40,7 @@
 //! # Reading
 //!
 //! Every file is checked on load: header, length, checksum and, for document chunks, that the
-//! payload parses as Automerge. A file that fails is skipped (every other chunk still loads:
+//! payload parses as Automerge (a change log's records once, when its workshop is first used). A file that fails is skipped (every other chunk still loads:
 //! samod keeps snapshots and incremental changes under separate keys), moved into the
 //! workshop's `damaged/` folder (never deleted) and recorded for [`crate::Node::workshop_health`],
 //! with a `tracing` warning that names the file but none of its contents. A damaged part of a
@@ -266,9 +266,13 @@ impl DurableStorage {
         if let Some(id) = self.logged(&place, key) {
             ensure_dir(&self.inner.layout.workshop_dir(id))?;
             let log = self.log(id)?;
-            let file = lock(&log).append(&key[1..], data)?;
+            let (handle, end) = lock(&log).append(&key[1..], data)?;
             // Outside the log's lock: writers appending meanwhile share this flush.
-            return file.sync_data();
+            let synced = handle.sync(end);
+            if synced.is_err() {
+                lock(&log).reopen_after(&handle);
+            }
+            return synced;
         }
         if let Some(dir) = place.path.parent() {
             ensure_dir(dir)?;
@@ -318,9 +322,13 @@ impl DurableStorage {
                 DamagedFile { path: path.clone(), moved_to, damage: part.damage.clone() },
             );
         }
-        // Only once every damaged part is kept elsewhere: nothing is ever simply deleted.
+        // Only once every damaged part is kept elsewhere: nothing is ever simply deleted. If
+        // the rewrite fails the log is used as it is (its index describes the file as read;
+        // the damage is reported again on the next start).
         if !damaged.is_empty() && all_saved {
-            log.rewrite()?;
+            if let Err(e) = log.rewrite() {
+                tracing::error!(file = %path.display(), error = %e, "couldn't rewrite the change log without its damaged parts");
+            }
         }
         let log = Arc::new(Mutex::new(log));
         logs.insert(id, log.clone());
