@@ -60,7 +60,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::durable::{create_new_private, parent, sync_dir, temp_path, FILE_MODE};
+use crate::durable::{create_new_private, ensure_dir, parent, sync_dir, temp_path, FILE_MODE};
 use crate::health::Damage;
 use crate::layout::{decode_component, encode_component};
 use crate::storage::checksum;
@@ -360,6 +360,7 @@ impl ChangeLog {
         if let Some(handle) = &self.file {
             return Ok(handle.clone());
         }
+        ensure_dir(parent(&self.path)?)?;
         let file = OpenOptions::new().read(true).write(true).create(true).mode(FILE_MODE).open(&self.path)?;
         if !self.dir_synced {
             sync_dir(parent(&self.path)?)?;
@@ -474,12 +475,18 @@ mod tests {
         ChangeLog::open(path.to_owned(), "doc".into(), |_, payload| payload != b"bad").unwrap()
     }
 
-    #[test]
-    fn records_round_trip_and_deletes_empty_the_log() {
+    /// An empty log in a fresh folder (kept while the `TempDir` lives).
+    fn new_log() -> (tempfile::TempDir, PathBuf, ChangeLog) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("changes.log");
-        let (mut log, damaged) = open(&path);
+        let (log, damaged) = open(&path);
         assert!(damaged.is_empty());
+        (dir, path, log)
+    }
+
+    #[test]
+    fn records_round_trip_and_deletes_empty_the_log() {
+        let (_dir, path, mut log) = new_log();
         for i in 0..5 {
             let (handle, end) = log
                 .append(&key(&["incremental", &format!("h{i}")]), format!("change {i}").as_bytes())
@@ -511,9 +518,7 @@ mod tests {
 
     #[test]
     fn a_mostly_dead_log_is_rewritten_with_its_live_records() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("changes.log");
-        let (mut log, _) = open(&path);
+        let (_dir, path, mut log) = new_log();
         let big = vec![7u8; 64 * 1024];
         for i in 0..20 {
             log.append(&key(&["incremental", &format!("h{i}")]), &big).unwrap();
@@ -540,9 +545,7 @@ mod tests {
 
     #[test]
     fn damage_anywhere_loses_only_the_damaged_records() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("changes.log");
-        let (mut log, _) = open(&path);
+        let (_dir, path, mut log) = new_log();
         let mut starts = Vec::new();
         for i in 0..6 {
             starts.push(fs::metadata(&path).map_or(0, |m| m.len()) as usize);
@@ -596,9 +599,7 @@ mod tests {
 
     #[test]
     fn lengths_near_the_largest_number_are_damage_not_a_panic() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("changes.log");
-        let (mut log, _) = open(&path);
+        let (_dir, path, mut log) = new_log();
         log.append(&key(&["incremental", "h0"]), b"change").unwrap();
         let good = fs::read(&path).unwrap();
         for (at, value) in [(12, u64::MAX), (12, u64::MAX - 5), (12, u64::MAX / 2)] {
@@ -619,9 +620,7 @@ mod tests {
 
     #[test]
     fn a_flush_covers_every_record_written_before_it_began() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("changes.log");
-        let (mut log, _) = open(&path);
+        let (_dir, path, mut log) = new_log();
         let (first, end_a) = log.append(&key(&["incremental", "a"]), b"one").unwrap();
         let (second, end_b) = log.append(&key(&["incremental", "b"]), b"two").unwrap();
         assert!(Arc::ptr_eq(&first, &second));
@@ -641,9 +640,7 @@ mod tests {
 
     #[test]
     fn a_record_from_another_documents_log_fails_its_checksum() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("changes.log");
-        let (mut log, _) = open(&path);
+        let (_dir, path, mut log) = new_log();
         log.append(&key(&["incremental", "h0"]), b"change").unwrap();
         let (_, damaged) = ChangeLog::open(path.clone(), "other-doc".into(), |_, _| true).unwrap();
         assert_eq!(damaged.len(), 1);

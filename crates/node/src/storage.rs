@@ -264,7 +264,6 @@ impl DurableStorage {
             .filter(|p| p.nested)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "a key must name a file"))?;
         if let Some(id) = self.logged(&place, key) {
-            ensure_dir(&self.inner.layout.workshop_dir(id))?;
             let log = self.log(id)?;
             let (handle, end) = lock(&log).append(&key[1..], data)?;
             // Outside the log's lock: writers appending meanwhile share this flush.
