@@ -82,6 +82,19 @@ impl Live {
         self.workshops.entry(workshop.to_string()).or_default().last_change_at = Some(now_ms());
     }
 
+    /// Records that changes to `workshop` arrived from another laptop just now, outside
+    /// `serve`: `join` (the whole workshop came from the facilitator's laptop) and `invite`
+    /// (people joined). Keeps what `serve` last wrote about the rest; this process holds the
+    /// data folder, so no `serve` is running.
+    pub(crate) fn record_arrival(data: &Path, workshop: WorkshopId) {
+        let mut live = Live::read(data).unwrap_or_default();
+        live.pid = std::process::id();
+        live.running = false;
+        live.updated_at = now_ms();
+        live.changed(workshop);
+        live.write(data);
+    }
+
     /// Writes the description: to a temporary file, then renamed over the old one, so
     /// `status` never reads half a file. Failing to write only costs `status` its detail.
     pub(crate) fn write(&self, data: &Path) {

@@ -114,14 +114,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let id = select::workshop(&node, &workshop)?;
             let result = net::invite(&node, id, listen, qr).await;
             node.close().await;
-            result.map(|()| ExitCode::SUCCESS)
+            if result? {
+                live::Live::record_arrival(&data, id);
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Sub::Join { invite, name, address, colour } => {
             let with = net::check_join(&invite, &name, address)?;
             let node = Node::open(&data).await?;
             let result = net::join(&node, with, &name, colour.0).await;
             node.close().await;
-            println!("{}", result?);
+            let id = result?;
+            live::Live::record_arrival(&data, id);
+            println!("{id}");
             Ok(ExitCode::SUCCESS)
         }
         Sub::Serve { listen, connect, no_mdns, no_beacon, beacon_port, exec, web, folder } => {

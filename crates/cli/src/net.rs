@@ -54,8 +54,9 @@ fn reachable(mut addresses: Vec<SocketAddr>) -> Vec<SocketAddr> {
 }
 
 /// `invite`: shows the link, the 6-digit code and (with `--qr`) a QR code, then lets people
-/// join until the code expires or Ctrl-C.
-pub(crate) async fn invite(node: &Node, id: WorkshopId, at: SocketAddr, qr: bool) -> anyhow::Result<()> {
+/// join until the code expires or Ctrl-C. `true` if changes to the workshop arrived meanwhile
+/// (someone joined).
+pub(crate) async fn invite(node: &Node, id: WorkshopId, at: SocketAddr, qr: bool) -> anyhow::Result<bool> {
     let _listening = listen(node, at).await?;
     let mut events = node.events();
     let info = node.invite(id).await.map_err(net_error)?;
@@ -84,6 +85,7 @@ pub(crate) async fn invite(node: &Node, id: WorkshopId, at: SocketAddr, qr: bool
     tokio::pin!(expired);
     let interrupted = interrupted();
     tokio::pin!(interrupted);
+    let mut arrived = false;
     loop {
         tokio::select! {
             () = &mut interrupted => break,
@@ -92,13 +94,16 @@ pub(crate) async fn invite(node: &Node, id: WorkshopId, at: SocketAddr, qr: bool
                 break;
             }
             event = events.recv() => match event {
-                Ok(event) => log_event(&event),
-                Err(RecvError::Lagged(_)) => {}
+                Ok(event) => {
+                    arrived |= matches!(&event, NodeEvent::View { workshop, .. } if *workshop == id);
+                    log_event(&event);
+                }
+                Err(RecvError::Lagged(_)) => arrived = true,
                 Err(RecvError::Closed) => break,
             },
         }
     }
-    Ok(())
+    Ok(arrived)
 }
 
 /// What `join` was given: an invite link, or a code and the address it is shown at.

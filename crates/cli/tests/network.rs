@@ -253,6 +253,15 @@ fn status_reports_connected_laptops_and_the_last_change_while_serve_runs() {
     let (_, sam_address) = joined_pair(&sam, &ali, "Hello Ali");
     let before = ok(cg(&ali, &["status"]));
     assert!(before.contains("Laptops connected: none (`commonground serve` isn't running)."), "{before}");
+    // Joining brought the workshop from Sam's laptop, and Sam's laptop saw Ali join.
+    assert!(before.contains("Last change from another laptop: "), "{before}");
+    let sam_status = ok(cg(&sam, &["status"]));
+    assert!(sam_status.contains("Last change from another laptop: "), "{sam_status}");
+    // A laptop that only made its own workshop has had nothing from anyone.
+    let alone = dir.path().join("alone");
+    ok(cg(&alone, &["new", "--title", "On my own", "--name", "Kim"]));
+    let alone_status = ok(cg(&alone, &["status"]));
+    assert!(alone_status.contains("No changes from other laptops yet."), "{alone_status}");
 
     let quiet = ["--no-mdns", "--no-beacon"];
     let ali_address = format!("127.0.0.1:{}", free_port());
