@@ -94,8 +94,11 @@ struct Inner {
     /// First key components of documents a put failed for: deletes are refused for them.
     failed: Mutex<HashSet<String>>,
     /// Each workshop's change log, once read.
-    logs: Mutex<HashMap<WorkshopId, Arc<Mutex<ChangeLog>>>>,
+    logs: Mutex<HashMap<WorkshopId, LogSlot>>,
 }
+
+/// A workshop's change log: `None` until it has been opened (or while opening failed).
+type LogSlot = Arc<Mutex<Option<Arc<Mutex<ChangeLog>>>>>;
 
 impl std::fmt::Debug for DurableStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -287,8 +290,11 @@ impl DurableStorage {
     /// A workshop's change log, read and checked the first time (damaged parts are saved in
     /// the workshop's `damaged/` folder and reported, then dropped from the log).
     fn log(&self, id: WorkshopId) -> io::Result<Arc<Mutex<ChangeLog>>> {
-        let mut logs = lock(&self.inner.logs);
-        if let Some(log) = logs.get(&id) {
+        // The map is held only to find the workshop's slot; opening the log (which reads and
+        // checks every record) holds just that slot, so other workshops' storage goes on.
+        let slot = lock(&self.inner.logs).entry(id).or_default().clone();
+        let mut slot = lock(&slot);
+        if let Some(log) = slot.as_ref() {
             return Ok(log.clone());
         }
         let (layout, scheme) = (&self.inner.layout, &self.inner.scheme);
@@ -330,7 +336,7 @@ impl DurableStorage {
             }
         }
         let log = Arc::new(Mutex::new(log));
-        logs.insert(id, log.clone());
+        *slot = Some(log.clone());
         Ok(log)
     }
 
