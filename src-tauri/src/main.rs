@@ -25,10 +25,6 @@ const DATA_ENV: &str = "COMMONGROUND_DATA";
 /// The identifier in tauri.conf.json: the base of the single-instance D-Bus name on Linux.
 const IDENTIFIER: &str = "org.commonground.desktop";
 
-/// jemalloc, as in every Common Ground program (why: `commonground_node::Allocator`).
-#[global_allocator]
-static ALLOCATOR: commonground_node::Allocator = commonground_node::Allocator;
-
 fn main() -> ExitCode {
     init_logs();
     let (data_dir, overridden) = match data_dir() {

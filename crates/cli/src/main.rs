@@ -28,10 +28,6 @@ use commonground_workshop::{random_actor, NewWorkshop, Timestamp, Workshop};
 
 use crate::args::{Cli, Sub};
 
-/// jemalloc, as in every Common Ground program (why: `commonground_node::Allocator`).
-#[global_allocator]
-static ALLOCATOR: commonground_node::Allocator = commonground_node::Allocator;
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -21,9 +21,7 @@
 //!
 //! Run with `cargo bench -p commonground-node --bench sync`. `SYNC_BENCH_QUICK=1` runs a
 //! smoke-sized version (3 nodes, 20 edits, 5 devices × 20 offline edits) for CI. Times are
-//! wall clock; the load average is printed because the machine may be shared. The process
-//! uses the app's memory allocator (`commonground_node::Allocator`), for the nodes and the
-//! raw-Automerge baseline alike.
+//! wall clock; the load average is printed because the machine may be shared.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -45,10 +43,6 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
-
-/// The allocator of every Common Ground program, so the nodes here allocate as they do there.
-#[global_allocator]
-static ALLOCATOR: commonground_node::Allocator = commonground_node::Allocator;
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -1100,7 +1094,7 @@ fn print_header(config: &Config, fsync: &Stats) {
     println!(
         "{cores} cores; load average {} at the start (the machine may be shared). All nodes in one \
          process (one tokio runtime, {cores} worker threads) on 127.0.0.1, each with its own data \
-         folder; real TCP + Noise + samod + fsync; the app's allocator (jemalloc, `commonground_node::Allocator`).",
+         folder; real TCP + Noise + samod + fsync.",
         load_average()
     );
     println!(

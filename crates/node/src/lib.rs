@@ -69,7 +69,6 @@
 #![deny(missing_docs)]
 
 mod acks;
-mod alloc;
 mod changelog;
 mod discovery;
 mod durable;
@@ -86,7 +85,6 @@ mod repo;
 mod server;
 mod storage;
 
-pub use alloc::Allocator;
 pub use discovery::{
     local_addresses, Discovered, Discovery, DiscoveryConfig, DiscoveryHandle, DiscoveryKey, Methods, Scope,
     Via, DEFAULT_BEACON_PORT, MDNS_PORT,

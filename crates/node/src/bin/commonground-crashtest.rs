@@ -14,10 +14,6 @@ use commonground_api::{Command, Reply};
 use commonground_node::Node;
 use commonground_workshop::{Colour, NewWorkshop, WorkshopId};
 
-/// jemalloc, as in every Common Ground program (why: `commonground_node::Allocator`).
-#[global_allocator]
-static ALLOCATOR: commonground_node::Allocator = commonground_node::Allocator;
-
 fn main() -> Result<(), Box<dyn Error>> {
     let data: PathBuf = std::env::args_os().nth(1).ok_or("usage: commonground-crashtest <data dir>")?.into();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
