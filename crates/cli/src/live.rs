@@ -54,16 +54,29 @@ fn path(data: &Path) -> PathBuf {
 }
 
 impl Live {
-    /// A new description for this process.
-    pub(crate) fn new(listening: Vec<String>) -> Self {
+    /// A new description for this process, keeping when changes last arrived as the folder's
+    /// earlier description said (from `serve`, `join` or `invite`).
+    pub(crate) fn new(data: &Path, listening: Vec<String>) -> Self {
         let now = now_ms();
+        let workshops = Live::read(data)
+            .map(|earlier| {
+                earlier
+                    .workshops
+                    .into_iter()
+                    .filter_map(|(id, w)| {
+                        w.last_change_at
+                            .map(|at| (id, LiveWorkshop { peers: Vec::new(), last_change_at: Some(at) }))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Live {
             pid: std::process::id(),
             running: true,
             started_at: now,
             updated_at: now,
             listening,
-            workshops: BTreeMap::new(),
+            workshops,
         }
     }
 
@@ -84,9 +97,10 @@ impl Live {
 
     /// Records that changes to `workshop` arrived from another laptop just now, outside
     /// `serve`: `join` (the whole workshop came from the facilitator's laptop) and `invite`
-    /// (people joined). Keeps what `serve` last wrote about the rest; this process holds the
-    /// data folder, so no `serve` is running.
-    pub(crate) fn record_arrival(data: &Path, workshop: WorkshopId) {
+    /// (people joined). Keeps what `serve` last wrote about the rest. Called while `node` is
+    /// open: it holds the data folder, so no `serve` is running or can start meanwhile.
+    pub(crate) fn record_arrival(node: &Node, workshop: WorkshopId) {
+        let data = node.data_dir();
         let mut live = Live::read(data).unwrap_or_default();
         live.pid = std::process::id();
         live.running = false;

@@ -109,20 +109,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let node = open_existing(&data).await?;
             let id = select::workshop(&node, &workshop)?;
             let result = net::invite(&node, id, listen, qr).await;
-            node.close().await;
-            if result? {
-                live::Live::record_arrival(&data, id);
+            if matches!(result, Ok(true)) {
+                live::Live::record_arrival(&node, id);
             }
-            Ok(ExitCode::SUCCESS)
+            node.close().await;
+            result.map(|_| ExitCode::SUCCESS)
         }
         Sub::Join { invite, name, address, colour } => {
             let with = net::check_join(&invite, &name, address)?;
             let node = Node::open(&data).await?;
             let result = net::join(&node, with, &name, colour.0).await;
+            if let Ok(id) = &result {
+                live::Live::record_arrival(&node, *id);
+            }
             node.close().await;
-            let id = result?;
-            live::Live::record_arrival(&data, id);
-            println!("{id}");
+            println!("{}", result?);
             Ok(ExitCode::SUCCESS)
         }
         Sub::Serve { listen, connect, no_mdns, no_beacon, beacon_port, exec, web, folder } => {

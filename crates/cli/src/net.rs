@@ -94,16 +94,28 @@ pub(crate) async fn invite(node: &Node, id: WorkshopId, at: SocketAddr, qr: bool
                 break;
             }
             event = events.recv() => match event {
-                Ok(event) => {
-                    arrived |= matches!(&event, NodeEvent::View { workshop, .. } if *workshop == id);
-                    log_event(&event);
-                }
+                Ok(event) => arrived |= invite_event(&event, id, arrived),
                 Err(RecvError::Lagged(_)) => arrived = true,
                 Err(RecvError::Closed) => break,
             },
         }
     }
+    // Events already sent when the loop ended (Ctrl-C just after someone joined) still count.
+    while let Ok(event) = events.try_recv() {
+        arrived |= invite_event(&event, id, arrived);
+    }
     Ok(arrived)
+}
+
+/// Logs an event seen while `invite` runs; `true` if it is a change to `workshop` from another
+/// laptop (someone joining), which is also logged the first time (`arrived` still false).
+fn invite_event(event: &NodeEvent, workshop: WorkshopId, arrived: bool) -> bool {
+    log_event(event);
+    let change = matches!(event, NodeEvent::View { workshop: w, .. } if *w == workshop);
+    if change && !arrived {
+        tracing::info!(%workshop, "changes arrived from another laptop: someone joined");
+    }
+    change
 }
 
 /// What `join` was given: an invite link, or a code and the address it is shown at.
@@ -219,7 +231,7 @@ async fn serve_with(app: &App, exec: Option<String>) -> anyhow::Result<()> {
     let mut commands = exec.map(|workshop| (workshop, stdin_lines()));
     tracing::info!(workshops = workshops.len(), "serving; press Ctrl-C to stop");
     let mut changes: std::collections::BTreeMap<WorkshopId, usize> = Default::default();
-    let mut live = crate::live::Live::new(vec![listening]);
+    let mut live = crate::live::Live::new(node.data_dir(), vec![listening]);
     live.refresh(node, &workshops);
     live.write(node.data_dir());
     let mut tick = tokio::time::interval(Duration::from_secs(1));

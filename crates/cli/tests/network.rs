@@ -184,6 +184,7 @@ fn joined_pair(sam: &Path, ali: &Path, note: &str) -> (String, String) {
     let invite = Running::start(sam, &["invite", &id, "--listen", &sam_address]);
     let link = Running::wait_for(&invite.stdout, "link", |l| l.starts_with("commonground://"));
     assert_eq!(ok(cg(ali, &["join", &link, "--name", "Ali"])).trim(), id);
+    Running::wait_for(&invite.stderr, "Ali's join", |l| l.contains("changes arrived from another laptop"));
     invite.interrupt();
     write_note(sam, &id, note);
     (id, sam_address)
@@ -262,6 +263,12 @@ fn status_reports_connected_laptops_and_the_last_change_while_serve_runs() {
     ok(cg(&alone, &["new", "--title", "On my own", "--name", "Kim"]));
     let alone_status = ok(cg(&alone, &["status"]));
     assert!(alone_status.contains("No changes from other laptops yet."), "{alone_status}");
+    // A `serve` that brings nothing new keeps what the join recorded.
+    let ali_serving = Running::start(&ali, &["serve", "--listen", "127.0.0.1:0", "--no-mdns", "--no-beacon"]);
+    Running::wait_for(&ali_serving.stderr, "serving", |l| l.contains("serving; press Ctrl-C to stop"));
+    ali_serving.interrupt();
+    let after_quiet = ok(cg(&ali, &["status"]));
+    assert!(after_quiet.contains("Last change from another laptop: "), "{after_quiet}");
 
     let quiet = ["--no-mdns", "--no-beacon"];
     let ali_address = format!("127.0.0.1:{}", free_port());

@@ -25,19 +25,20 @@ fn jobs_run_in_the_order_they_were_queued() {
 
 #[test]
 fn jobs_queued_before_the_threads_are_dropped_still_run() {
-    let threads = DocThreads::new(2, |i| format!("cg-drop-{i}")).unwrap();
+    let threads = DocThreads::new(1, |i| format!("cg-drop-{i}")).unwrap();
     let (tx, rx) = mpsc::channel();
-    // The first job holds both threads' attention a moment, so the rest are still queued
-    // when the handle goes.
-    threads.spawn_fifo(|| std::thread::sleep(Duration::from_millis(50)));
+    // The one thread is held in the first job until the handle has gone, so every other job
+    // is still queued when it goes.
+    let (release, held) = mpsc::channel::<()>();
+    threads.spawn_fifo(move || held.recv_timeout(WAIT).unwrap());
     for i in 0..50 {
         let tx = tx.clone();
         threads.spawn_fifo(move || tx.send(i).unwrap());
     }
     drop(threads);
+    release.send(()).unwrap();
     drop(tx);
-    let mut got: Vec<i32> = rx.iter().collect();
-    got.sort_unstable();
+    let got: Vec<i32> = rx.iter().collect();
     assert_eq!(got, (0..50).collect::<Vec<_>>());
 }
 
@@ -80,9 +81,10 @@ fn idle_threads_sleep() {
         rx.recv_timeout(WAIT).unwrap();
     }
     std::thread::sleep(Duration::from_millis(100));
-    let before = cpu_ticks("cg-idle-");
+    let (found, before) = cpu_ticks("cg-idle-");
+    assert_eq!(found, 2, "the document threads weren't found by name");
     std::thread::sleep(Duration::from_millis(500));
-    let used = cpu_ticks("cg-idle-") - before;
+    let used = cpu_ticks("cg-idle-").1 - before;
     // Clock ticks are 10 ms: a thread polling or spinning for the half second would use tens.
     assert!(used <= 2, "idle document threads used {used} clock ticks of CPU in 500 ms");
     drop(threads);
@@ -123,10 +125,10 @@ fn panicking_job_child() {
     // Reaching here means the process outlived the panic: the parent sees a clean exit.
 }
 
-/// CPU time (user + system, in clock ticks) of this process's threads whose names start with
-/// `prefix` (Linux: `/proc/self/task/*/stat`).
-fn cpu_ticks(prefix: &str) -> u64 {
-    let mut total = 0;
+/// How many of this process's threads have names starting with `prefix`, and their CPU time
+/// (user + system, in clock ticks; Linux: `/proc/self/task/*/stat`).
+fn cpu_ticks(prefix: &str) -> (usize, u64) {
+    let (mut found, mut total) = (0, 0);
     for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
         let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
         let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
@@ -136,6 +138,7 @@ fn cpu_ticks(prefix: &str) -> u64 {
         // After the name: state is field 3; utime and stime are fields 14 and 15.
         let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
         total += fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        found += 1;
     }
-    total
+    (found, total)
 }
