@@ -79,11 +79,11 @@ pub(crate) async fn invite(node: &Node, id: WorkshopId, at: SocketAddr, qr: bool
             code.render::<Dense1x2>().dark_color(Dense1x2::Light).light_color(Dense1x2::Dark).build();
         println!("{picture}");
     }
+    let interrupted = interrupted();
     println!("Waiting for people to join. Press Ctrl-C to stop.");
     let remaining = info.expires_at.duration_since(SystemTime::now()).unwrap_or_default();
     let expired = tokio::time::sleep(remaining);
     tokio::pin!(expired);
-    let interrupted = interrupted();
     tokio::pin!(interrupted);
     let mut arrived = false;
     loop {
@@ -229,13 +229,13 @@ async fn serve_with(app: &App, exec: Option<String>) -> anyhow::Result<()> {
         let _ = std::io::Write::flush(&mut std::io::stdout());
     }
     let mut commands = exec.map(|workshop| (workshop, stdin_lines()));
+    let interrupted = interrupted();
     tracing::info!(workshops = workshops.len(), "serving; press Ctrl-C to stop");
     let mut changes: std::collections::BTreeMap<WorkshopId, usize> = Default::default();
     let mut live = crate::live::Live::new(node.data_dir(), vec![listening]);
     live.refresh(node, &workshops);
     live.write(node.data_dir());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let interrupted = interrupted();
     tokio::pin!(interrupted);
     loop {
         tokio::select! {
@@ -286,10 +286,20 @@ fn app_error(e: AppError) -> anyhow::Error {
 
 /// Resolves at Ctrl-C (SIGINT). One future for the whole loop: a new `ctrl_c()` on every
 /// turn would miss a signal arriving while the loop is busy.
-async fn interrupted() {
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        tracing::warn!(error = %e, "can't watch for Ctrl-C; stop this with a signal instead");
-        std::future::pending::<()>().await;
+/// Ctrl-C, watched from this call on (not from the future's first poll): a Ctrl-C that comes
+/// as soon as "press Ctrl-C" is shown then stops the command cleanly, instead of killing it.
+fn interrupted() -> impl std::future::Future<Output = ()> {
+    let watch = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+    async move {
+        match watch {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "can't watch for Ctrl-C; stop this with a signal instead");
+                std::future::pending::<()>().await;
+            }
+        }
     }
 }
 
