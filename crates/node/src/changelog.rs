@@ -423,6 +423,10 @@ impl ChangeLog {
         if self.live.is_empty() {
             if self.end > 0 {
                 self.file()?.file.set_len(0)?;
+                // The next record goes through a new handle: this one's flushed offset
+                // describes the file before it was emptied, and would let the records written
+                // at the same offsets now count as flushed without a flush.
+                self.file = None;
             }
             self.end = 0;
             self.live_bytes = 0;
@@ -482,6 +486,28 @@ mod tests {
         let (log, damaged) = open(&path);
         assert!(damaged.is_empty());
         (dir, path, log)
+    }
+
+    #[test]
+    fn records_written_after_the_log_was_emptied_are_flushed_again() {
+        let (_dir, _path, mut log) = new_log();
+        let mut last = 0;
+        for i in 0..5 {
+            let (handle, end) = log.append(&key(&["incremental", &format!("h{i}")]), &[7; 100]).unwrap();
+            handle.sync(end).unwrap();
+            last = end;
+        }
+        for i in 0..5 {
+            assert!(log.delete(&key(&["incremental", &format!("h{i}")])).unwrap());
+        }
+        // The log is empty; a new record lands at offsets flushed before, and must still wait
+        // for a flush of its own.
+        let (handle, end) = log.append(&key(&["incremental", "new"]), &[8; 100]).unwrap();
+        assert!(end < last);
+        let flushed = handle.synced.lock().unwrap().to;
+        assert!(flushed < end, "the new record counted as flushed ({flushed} ≥ {end}) before any flush");
+        handle.sync(end).unwrap();
+        assert!(handle.synced.lock().unwrap().to >= end);
     }
 
     #[test]
