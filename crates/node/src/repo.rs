@@ -191,8 +191,8 @@ impl Writes {
     }
 }
 
-/// One put in the background; marked finished when dropped, so that even a write task that
-/// panics or is cancelled at shutdown never leaves a delete or a stop waiting for ever.
+/// One put (or delete) in the background; marked finished when dropped, so that even a write
+/// task that panics or is cancelled at shutdown never leaves a delete or a stop waiting for ever.
 struct Running {
     id: u64,
     writes: Arc<Writes>,
@@ -261,11 +261,17 @@ impl Storage for SamodStorage {
     fn delete(&self, key: StorageKey) -> impl Future<Output = ()> + Send {
         let this = self.clone();
         let upto = this.writes.mark();
+        // Counted among the writes, so that stopping waits for it too: samod's stop waits for
+        // its documents' puts but not their deletes, and a delete that ran after the node had
+        // closed (and let go of the data folder) could empty a change log that the next
+        // process to open the folder was already writing to.
+        let running = Running { id: this.writes.begin(), writes: this.writes.clone(), unfinished: None };
         async move {
             // Only after the puts issued before it (the snapshot replacing this chunk) are
             // durable or have failed.
             this.writes.settle_before(upto).await;
-            this.storage.delete(parts(key)).await
+            this.storage.delete(parts(key)).await;
+            drop(running);
         }
     }
 }
