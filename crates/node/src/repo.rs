@@ -497,10 +497,13 @@ impl DocRepo {
     /// Stops samod once every pending write has completed, and waits for those writes to
     /// be durable (samod counts them complete as soon as they start: see [`SamodStorage`]).
     pub(crate) fn stop(&self) -> impl Future<Output = ()> + Send + 'static + use<'_> {
-        let (stopping, writes) = (self.repo.stop(), self.writes.clone());
+        let (stopping, writes, storage) = (self.repo.stop(), self.writes.clone(), self.storage.clone());
         async move {
             stopping.await;
             writes.settle().await;
+            // Whatever samod issues after this (a delete it queued before stopping, say) is
+            // refused: the folder may be another process's next.
+            let _ = tokio::task::spawn_blocking(move || storage.close()).await;
         }
     }
 }

@@ -95,6 +95,9 @@ struct Inner {
     failed: Mutex<HashSet<String>>,
     /// Each workshop's change log, once read.
     logs: Mutex<HashMap<WorkshopId, LogSlot>>,
+    /// Set when the node stops: writes are refused from then on. Every write holds it for
+    /// reading while it runs, so closing waits for those under way.
+    closed: std::sync::RwLock<bool>,
 }
 
 /// A workshop's change log: `None` until it has been opened (or while opening failed).
@@ -124,6 +127,7 @@ impl DurableStorage {
                 damage: Mutex::new(Vec::new()),
                 failed: Mutex::new(HashSet::new()),
                 logs: Mutex::new(HashMap::new()),
+                closed: std::sync::RwLock::new(false),
             }),
         }
     }
@@ -169,6 +173,25 @@ impl DurableStorage {
         self.blocking(Vec::new(), move |s| s.load_range_blocking(&prefix)).await
     }
 
+    /// Refuses every write from now on, once those under way have finished (blocks until
+    /// they have). The node calls this when it stops, before it lets go of the data folder:
+    /// samod may still issue a delete after its own stop, and a write from a node that has
+    /// closed could change files that the next process to open the folder is writing.
+    pub(crate) fn close(&self) {
+        *self.inner.closed.write().unwrap_or_else(|e| e.into_inner()) = true;
+    }
+
+    /// Runs the write `f` unless storage has closed (then `refused`), holding closing off
+    /// until it has finished.
+    fn writing<T>(&self, refused: T, f: impl FnOnce() -> T) -> T {
+        let closed = self.inner.closed.read().unwrap_or_else(|e| e.into_inner());
+        if *closed {
+            tracing::debug!("storage has closed; a write was refused");
+            return refused;
+        }
+        f()
+    }
+
     /// Stores a value durably; reports the outcome to [`Acks`].
     pub(crate) async fn put(&self, key: Vec<String>, data: Vec<u8>) {
         let data = Arc::new(data);
@@ -176,8 +199,13 @@ impl DurableStorage {
         for attempt in 1..=PUT_ATTEMPTS {
             let (k, d) = (key.clone(), data.clone());
             let result = self
-                .blocking(Err(io::Error::other("the storage task stopped")), move |s| s.put_blocking(&k, &d))
+                .blocking(Err(io::Error::other("the storage task stopped")), move |s| {
+                    s.writing(Err(io::Error::other("storage has closed")), || s.put_blocking(&k, &d))
+                })
                 .await;
+            if result.is_err() && *self.inner.closed.read().unwrap_or_else(|e| e.into_inner()) {
+                return; // the node has stopped: nothing more is written, nor waited for
+            }
             match result {
                 Ok(()) => {
                     self.inner.acks.durable(&key);
@@ -214,20 +242,24 @@ impl DurableStorage {
             return;
         }
         self.blocking((), move |s| {
-            let Some(place) = s.place(&key).filter(|p| p.nested) else { return };
-            if let Some(id) = s.logged(&place, &key) {
-                if let Err(e) = s.log(id).and_then(|log| lock(&log).delete(&key[1..])) {
-                    tracing::warn!(key = %key.join("/"), error = %e, "couldn't delete a logged value");
+            s.writing((), || {
+                let Some(place) = s.place(&key).filter(|p| p.nested) else { return };
+                if let Some(id) = s.logged(&place, &key) {
+                    if let Err(e) = s.log(id).and_then(|log| lock(&log).delete(&key[1..])) {
+                        tracing::warn!(key = %key.join("/"), error = %e, "couldn't delete a logged value");
+                    }
                 }
-            }
-            // A change may also be a file, stored by an earlier version.
-            // Not fsynced: if the delete is lost, samod finds superseded data next time and
-            // compacts it again; nothing is lost either way.
-            match fs::remove_file(&place.path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => tracing::warn!(key = %key.join("/"), error = %e, "couldn't delete a stored value"),
-            }
+                // A change may also be a file, stored by an earlier version.
+                // Not fsynced: if the delete is lost, samod finds superseded data next time and
+                // compacts it again; nothing is lost either way.
+                match fs::remove_file(&place.path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        tracing::warn!(key = %key.join("/"), error = %e, "couldn't delete a stored value")
+                    }
+                }
+            })
         })
         .await
     }
