@@ -181,10 +181,16 @@ impl DurableStorage {
         *self.inner.closed.write().unwrap_or_else(|e| e.into_inner()) = true;
     }
 
+    /// Whether storage has closed; held, it keeps closing off (see [`Self::writing`]).
+    fn closed_guard(&self) -> std::sync::RwLockReadGuard<'_, bool> {
+        // A plain flag: a panic elsewhere can't leave it half-set.
+        self.inner.closed.read().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Runs the write `f` unless storage has closed (then `refused`), holding closing off
     /// until it has finished.
     fn writing<T>(&self, refused: T, f: impl FnOnce() -> T) -> T {
-        let closed = self.inner.closed.read().unwrap_or_else(|e| e.into_inner());
+        let closed = self.closed_guard();
         if *closed {
             tracing::debug!("storage has closed; a write was refused");
             return refused;
@@ -203,7 +209,7 @@ impl DurableStorage {
                     s.writing(Err(io::Error::other("storage has closed")), || s.put_blocking(&k, &d))
                 })
                 .await;
-            if result.is_err() && *self.inner.closed.read().unwrap_or_else(|e| e.into_inner()) {
+            if result.is_err() && *self.closed_guard() {
                 return; // the node has stopped: nothing more is written, nor waited for
             }
             match result {
