@@ -89,6 +89,16 @@ pub(crate) fn ensure_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Moves `from` to `to` (creating `to`'s folder if need be), durably: both folders' entries
+/// are synced.
+pub(crate) fn move_durably(from: &Path, to: &Path) -> io::Result<()> {
+    let dir = parent(to)?;
+    ensure_dir(dir)?;
+    fs::rename(from, to)?;
+    sync_dir(dir)?;
+    sync_dir(parent(from)?)
+}
+
 /// Moves a damaged file into `damaged_dir` under `label` (with a numeric suffix if that name
 /// is taken), durably. Damaged files are never deleted: someone may want to recover them.
 pub(crate) fn move_aside(file: &Path, damaged_dir: &Path, label: &str) -> io::Result<PathBuf> {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use commonground_workshop::WorkshopId;
+use commonground_workshop::{ParticipantId, WorkshopId};
 
 /// Paths inside one data folder.
 #[derive(Debug, Clone)]
@@ -32,6 +32,18 @@ impl Layout {
     /// Where damaged files from [`Layout::repo_dir`] are set aside.
     pub(crate) fn repo_damaged_dir(&self) -> PathBuf {
         self.root.join("damaged")
+    }
+
+    /// Where a workshop being created keeps this device's state for it until its document is
+    /// stored ([`Layout::creating_file`]).
+    pub(crate) fn creating_dir(&self) -> PathBuf {
+        self.root.join("creating")
+    }
+
+    /// This device's state for a workshop it is creating, as the workshop's facilitator
+    /// `participant` (the workshop's id is only known once samod has its document).
+    pub(crate) fn creating_file(&self, participant: ParticipantId) -> PathBuf {
+        self.creating_dir().join(format!("{participant}.json"))
     }
 
     pub(crate) fn workshops_dir(&self) -> PathBuf {

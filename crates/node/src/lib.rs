@@ -52,6 +52,8 @@
 //!   device.key                this device's 32-byte secret, mode 0600
 //!   repo/                     samod keys that belong to no document (its storage id)
 //!   damaged/                  damaged files from repo/, set aside
+//!   creating/<participant id>.json  the facilitator's state for a workshop being created,
+//!                             until its document is stored (then it moves to local.json)
 //!   workshops/
 //!     <workshop id>/          one folder per workshop (the id is samod's document id as a UUID)
 //!       doc/snapshot/<hash>   samod's compacted document chunks

@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::durable::{ensure_dir, remove_stale_temps, FILE_MODE};
+use crate::durable::{ensure_dir, move_durably, remove_stale_temps, sync_dir, FILE_MODE};
 use crate::error::{NodeError, Result};
 use crate::guest::GuestId;
 use crate::health::StorageHealth;
@@ -167,13 +167,14 @@ impl Node {
         ensure_dir(&root).map_err(|e| NodeError::io(&root, e))?;
         let layout = Layout::new(root.clone());
         let lock = acquire_lock(&layout).await?;
-        for dir in [layout.workshops_dir(), layout.repo_dir()] {
+        for dir in [layout.workshops_dir(), layout.repo_dir(), layout.creating_dir()] {
             match remove_stale_temps(&dir) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(count = n, "removed unfinished writes left by an earlier run"),
                 Err(e) => return Err(NodeError::io(dir, e)),
             }
         }
+        discard_unfinished_creations(&layout);
         let device = DeviceKeyFile::load_or_create(&root)?;
         let storage = DurableStorage::new(layout.clone(), SamodKeys);
         let access = SyncAccess::default();
@@ -276,12 +277,24 @@ impl Node {
             let now = now();
             let mut rng = os_rng()?;
             let (workshop, facilitator) = Workshop::create(random_actor(&mut rng), now, &mut rng, new)?;
-            let (id, doc, ticket) = self.repo.create(workshop.into_automerge()).await?;
             let local = Local { participant: Some(facilitator), ..Local::default() };
-            let path = self.layout.local_file(id);
-            local::save(&path, &local).map_err(|e| NodeError::io(&path, e))?;
-            self.net.init_workshop(id).map_err(|e| NodeError::io(self.layout.workshop_dir(id), e))?;
+            // Who this device is in the new workshop is stored before the document is: the
+            // workshop's id (so its folder) is known only once samod has the document, and
+            // a process that dies between the two must not leave a workshop in which its
+            // own facilitator has not joined (see `claim_unfinished_creation`).
+            let pending = self.layout.creating_file(facilitator);
+            local::save(&pending, &local).map_err(|e| NodeError::io(&pending, e))?;
+            let (id, doc, ticket) = match self.repo.create(workshop.into_automerge()).await {
+                Ok(created) => created,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&pending);
+                    return Err(e);
+                }
+            };
             ticket.wait(ACK_TIMEOUT).await?;
+            let path = self.layout.local_file(id);
+            move_durably(&pending, &path).map_err(|e| NodeError::io(&path, e))?;
+            self.net.init_workshop(id).map_err(|e| NodeError::io(self.layout.workshop_dir(id), e))?;
             let (open, roster) = OpenWorkshop::open(doc, local).await?;
             let open = Arc::new(open);
             lock(&self.open).insert(id, open.clone());
@@ -313,9 +326,14 @@ impl Node {
                 });
             };
             doc.read_async(Workshop::check).await??;
-            let (local, damage) = local::load(&self.layout.local_file(id), &self.layout.damaged_dir(id));
+            let path = self.layout.local_file(id);
+            let (mut local, damage) = local::load(&path, &self.layout.damaged_dir(id));
             if let Some(damage) = damage {
                 self.storage.record_damage(Some(id), damage);
+            } else if local.participant.is_none() && !path.exists() {
+                if let Some(created) = self.claim_unfinished_creation(id, &doc).await {
+                    local = created;
+                }
             }
             let health = self.workshop_health(id);
             if health.is_damaged() {
@@ -341,6 +359,43 @@ impl Node {
         }
         .instrument(tracing::info_span!("open_workshop", workshop = %id))
         .await
+    }
+
+    /// Finds this device's state for a workshop whose creation was cut short: the process
+    /// stopped after samod stored the document but before [`Node::create_workshop`] moved
+    /// the state into the workshop's folder. It is the waiting state whose participant is a
+    /// facilitator of this workshop (participant ids are random, so no other workshop has
+    /// them); it is moved into place and returned.
+    async fn claim_unfinished_creation(&self, id: WorkshopId, doc: &Doc) -> Option<Local> {
+        let entries = std::fs::read_dir(self.layout.creating_dir()).ok()?;
+        for entry in entries.flatten() {
+            let file = entry.path();
+            if crate::durable::is_hidden(&entry.file_name().to_string_lossy()) {
+                continue;
+            }
+            let (waiting, damage) = local::load(&file, &self.layout.repo_damaged_dir());
+            if let Some(damage) = damage {
+                self.storage.record_damage(None, damage);
+                continue;
+            }
+            let Some(participant) = waiting.participant else { continue };
+            let facilitates = doc
+                .read_async(move |am| {
+                    let workshop = Workshop::from_automerge(am.clone(), now()).ok()?;
+                    workshop.participant(participant).map(|p| p.facilitator)
+                })
+                .await;
+            if !matches!(facilitates, Ok(Some(true))) {
+                continue;
+            }
+            let path = self.layout.local_file(id);
+            if let Err(e) = move_durably(&file, &path) {
+                tracing::warn!(error = %e, "couldn't move the facilitator's state into the workshop's folder");
+            }
+            tracing::info!(workshop = %id, "finished creating a workshop an earlier run was creating");
+            return Some(waiting);
+        }
+        None
     }
 
     /// Runs `f` on the workshop's [`WorkshopService`] and returns its result once every change
@@ -556,6 +611,36 @@ fn run_service<R>(
         Ok(result) => Ok((result, local)),
         Err(panic) => Err(Interrupted::Panic(panic)),
     }
+}
+
+/// Removes the state kept for workshops whose creation was cut short before their document was
+/// stored: when every stored workshop has this device's state, no waiting one belongs to any.
+/// (One that may belong to a workshop is kept for `claim_unfinished_creation`.)
+fn discard_unfinished_creations(layout: &Layout) {
+    let dir = layout.creating_dir();
+    let Ok(waiting) = std::fs::read_dir(&dir) else { return };
+    let waiting: Vec<PathBuf> = waiting.flatten().map(|e| e.path()).collect();
+    if waiting.is_empty() {
+        return;
+    }
+    let workshops = std::fs::read_dir(layout.workshops_dir()).into_iter().flatten().flatten();
+    let stateless = workshops
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().to_str()?.parse::<WorkshopId>().ok())
+        .any(|id| layout.holds_document(id) && !layout.local_file(id).exists());
+    if stateless {
+        return;
+    }
+    for file in &waiting {
+        if let Err(e) = std::fs::remove_file(file) {
+            tracing::warn!(error = %e, "couldn't remove the state of a workshop that was never stored");
+        }
+    }
+    let _ = sync_dir(&dir);
+    tracing::info!(
+        count = waiting.len(),
+        "removed the state of workshops an earlier run began but never stored"
+    );
 }
 
 async fn acquire_lock(layout: &Layout) -> Result<File> {

@@ -67,6 +67,57 @@ async fn edits_and_local_state_survive_reopening() {
     node.close().await;
 }
 
+/// A process that dies while creating a workshop, after samod stored the document but before
+/// the facilitator's state reached the workshop's folder, leaves that state waiting in
+/// `creating/`: the next run finishes the creation instead of showing a workshop its own
+/// facilitator has not joined. Waiting state that belongs to no stored workshop is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workshop_whose_creation_was_cut_short_opens_with_its_facilitator() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let creating = data.join("creating");
+    let node = Node::open(&data).await.unwrap();
+    let id = node.create_workshop(new_workshop()).await.unwrap();
+    let me = snapshot(&node, id).await.me.expect("the creator is the facilitator");
+    node.close().await;
+    let workshop_dir = data.join("workshops").join(id.to_string());
+    assert_eq!(fs::read_dir(&creating).unwrap().count(), 0, "nothing is left waiting after a creation");
+
+    // The state as a kill just after samod stored the document leaves it: this device's
+    // state still waiting, and no network secret yet.
+    let waiting = creating.join(format!("{me}.json"));
+    fs::rename(workshop_dir.join("local.json"), &waiting).unwrap();
+    fs::remove_file(workshop_dir.join("secrets.json")).unwrap();
+    // And state from a creation that never got as far as storing its document (another
+    // workshop's facilitator's).
+    let other = dir.path().join("other");
+    let node = Node::open(&other).await.unwrap();
+    let other_id = node.create_workshop(new_workshop()).await.unwrap();
+    let other_me = snapshot(&node, other_id).await.me.unwrap();
+    node.close().await;
+    let never_stored = creating.join(format!("{other_me}.json"));
+    fs::copy(other.join("workshops").join(other_id.to_string()).join("local.json"), &never_stored).unwrap();
+
+    let node = Node::open(&data).await.unwrap();
+    assert!(waiting.exists(), "state that may belong to a stored workshop is kept at start-up");
+    assert_eq!(node.list_workshops(), vec![id]);
+    assert_eq!(snapshot(&node, id).await.me, Some(me), "the facilitator is still the facilitator");
+    assert!(!waiting.exists());
+    assert_eq!(mode(&workshop_dir.join("local.json")), 0o600);
+    let prompt = first_prompt(&node, id).await;
+    add_note(&node, id, prompt, "Carrying on after the crash", false).await;
+    node.invite(id).await.expect("the facilitator can invite: the workshop gets its secret");
+    assert!(workshop_dir.join("secrets.json").exists());
+    assert!(!node.workshop_health(id).is_damaged());
+    node.close().await;
+
+    let node = Node::open(&data).await.unwrap();
+    assert!(!never_stored.exists(), "state no stored workshop can claim is removed");
+    assert_eq!(fs::read_dir(&creating).unwrap().count(), 0);
+    assert_eq!(snapshot(&node, id).await.me, Some(me));
+    node.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_and_missing_workshops_are_errors_not_hangs() {
     let dir = tempfile::tempdir().unwrap();

@@ -278,6 +278,8 @@ impl Node {
             return Err(NetError::NotFacilitator);
         }
         self.open_workshop(workshop).await?;
+        // Normally done when the workshop was made; again here in case that was cut short.
+        self.record_device(workshop).await?;
         let addresses = shared.addresses();
         let invite = Invite {
             workshop_id: workshop.as_uuid(),
