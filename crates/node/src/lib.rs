@@ -51,7 +51,7 @@
 //!   lock                      held (flock) while a node has the folder open
 //!   device.key                this device's 32-byte secret, mode 0600
 //!   repo/                     samod keys that belong to no document (its storage id)
-//!   damaged/                  damaged files from repo/, set aside
+//!   damaged/                  damaged files from repo/ and creating/, set aside
 //!   creating/<participant id>.json  the facilitator's state for a workshop being created,
 //!                             until its document is stored (then it moves to local.json)
 //!   workshops/

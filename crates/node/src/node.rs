@@ -134,6 +134,9 @@ pub struct Node {
     repo: DocRepo,
     device: DeviceSecret,
     open: Mutex<HashMap<WorkshopId, Arc<OpenWorkshop>>>,
+    /// One at a time per workshop: opening it (which may finish a creation cut short, moving
+    /// files) and the end of creating it.
+    opening: Mutex<HashMap<WorkshopId, Arc<tokio::sync::Mutex<()>>>>,
     net: Net,
     /// The share policy's state (shared with `net`): sync servers are granted through it too.
     access: SyncAccess,
@@ -174,23 +177,25 @@ impl Node {
                 Err(e) => return Err(NodeError::io(dir, e)),
             }
         }
-        discard_unfinished_creations(&layout);
         let device = DeviceKeyFile::load_or_create(&root)?;
         let storage = DurableStorage::new(layout.clone(), SamodKeys);
         let access = SyncAccess::default();
         let repo = DocRepo::open(storage.clone(), access.clone()).await?;
         let net = Net::new(layout.clone(), repo.clone(), &device, access.clone());
         tracing::info!(workshops = storage.workshop_ids().len(), "node open");
-        Ok(Self {
+        let node = Self {
             layout,
             storage,
             repo,
             device,
             open: Mutex::new(HashMap::new()),
+            opening: Mutex::new(HashMap::new()),
             net,
             access,
             lock: Some(lock),
-        })
+        };
+        node.settle_unfinished_creations().await;
+        Ok(node)
     }
 
     /// The network side.
@@ -284,21 +289,23 @@ impl Node {
             // own facilitator has not joined (see `claim_unfinished_creation`).
             let pending = self.layout.creating_file(facilitator);
             local::save(&pending, &local).map_err(|e| NodeError::io(&pending, e))?;
-            let (id, doc, ticket) = match self.repo.create(workshop.into_automerge()).await {
-                Ok(created) => created,
-                Err(e) => {
-                    let _ = std::fs::remove_file(&pending);
-                    return Err(e);
+            // On failure the waiting state stays: samod may have stored the document anyway.
+            let (id, _, ticket) = self.repo.create(workshop.into_automerge()).await?;
+            {
+                let gate = self.opening_gate(id);
+                let _opening = gate.lock().await;
+                ticket.wait(ACK_TIMEOUT).await?;
+                let path = self.layout.local_file(id);
+                match move_durably(&pending, &path) {
+                    Ok(()) => {}
+                    // The workshop's folder appeared when samod stored the document, and an
+                    // open of it (the app listing workshops, say) has finished the move.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.exists() => {}
+                    Err(e) => return Err(NodeError::io(&path, e)),
                 }
-            };
-            ticket.wait(ACK_TIMEOUT).await?;
-            let path = self.layout.local_file(id);
-            move_durably(&pending, &path).map_err(|e| NodeError::io(&path, e))?;
+            }
             self.net.init_workshop(id).map_err(|e| NodeError::io(self.layout.workshop_dir(id), e))?;
-            let (open, roster) = OpenWorkshop::open(doc, local).await?;
-            let open = Arc::new(open);
-            lock(&self.open).insert(id, open.clone());
-            self.watch(id, &open, roster);
+            self.workshop(id).await?;
             self.record_device(id).await?;
             tracing::info!(workshop = %id, "created a workshop");
             Ok(id)
@@ -314,6 +321,11 @@ impl Node {
     }
 
     pub(crate) async fn workshop(&self, id: WorkshopId) -> Result<Arc<OpenWorkshop>> {
+        if let Some(open) = lock(&self.open).get(&id) {
+            return Ok(open.clone());
+        }
+        let gate = self.opening_gate(id);
+        let _opening = gate.lock().await;
         if let Some(open) = lock(&self.open).get(&id) {
             return Ok(open.clone());
         }
@@ -361,41 +373,91 @@ impl Node {
         .await
     }
 
+    /// The gate that lets one task at a time open workshop `id` or finish creating it.
+    fn opening_gate(&self, id: WorkshopId) -> Arc<tokio::sync::Mutex<()>> {
+        lock(&self.opening).entry(id).or_default().clone()
+    }
+
+    /// The states waiting in `creating/` (see [`Node::create_workshop`]), each with its file.
+    /// A damaged one is set aside into `damaged/` and reported.
+    fn waiting_creations(&self) -> Vec<(PathBuf, Local)> {
+        let Ok(entries) = std::fs::read_dir(self.layout.creating_dir()) else { return Vec::new() };
+        let mut waiting = Vec::new();
+        for entry in entries.flatten() {
+            if crate::durable::is_hidden(&entry.file_name().to_string_lossy()) {
+                continue; // an unfinished write, removed at start-up
+            }
+            let file = entry.path();
+            match local::load(&file, &self.layout.repo_damaged_dir()) {
+                (_, Some(damage)) => self.storage.record_damage(None, damage),
+                (state, None) => waiting.push((file, state)),
+            }
+        }
+        waiting
+    }
+
     /// Finds this device's state for a workshop whose creation was cut short: the process
     /// stopped after samod stored the document but before [`Node::create_workshop`] moved
     /// the state into the workshop's folder. It is the waiting state whose participant is a
     /// facilitator of this workshop (participant ids are random, so no other workshop has
-    /// them); it is moved into place and returned.
+    /// them); it is moved into place and returned. Called with the workshop's opening gate.
     async fn claim_unfinished_creation(&self, id: WorkshopId, doc: &Doc) -> Option<Local> {
-        let entries = std::fs::read_dir(self.layout.creating_dir()).ok()?;
-        for entry in entries.flatten() {
-            let file = entry.path();
-            if crate::durable::is_hidden(&entry.file_name().to_string_lossy()) {
-                continue;
-            }
-            let (waiting, damage) = local::load(&file, &self.layout.repo_damaged_dir());
-            if let Some(damage) = damage {
-                self.storage.record_damage(None, damage);
-                continue;
-            }
-            let Some(participant) = waiting.participant else { continue };
-            let facilitates = doc
-                .read_async(move |am| {
-                    let workshop = Workshop::from_automerge(am.clone(), now()).ok()?;
-                    workshop.participant(participant).map(|p| p.facilitator)
-                })
-                .await;
-            if !matches!(facilitates, Ok(Some(true))) {
-                continue;
-            }
-            let path = self.layout.local_file(id);
-            if let Err(e) = move_durably(&file, &path) {
-                tracing::warn!(error = %e, "couldn't move the facilitator's state into the workshop's folder");
-            }
-            tracing::info!(workshop = %id, "finished creating a workshop an earlier run was creating");
-            return Some(waiting);
+        let waiting = self.waiting_creations();
+        let candidates: Vec<ParticipantId> =
+            waiting.iter().filter_map(|(_, state)| state.participant).collect();
+        if candidates.is_empty() {
+            return None;
         }
-        None
+        let facilitators = doc
+            .read_async(move |am| {
+                let workshop = Workshop::from_automerge(am.clone(), now()).ok()?;
+                let facilitates = |p: &ParticipantId| workshop.participant(*p).is_some_and(|v| v.facilitator);
+                Some(candidates.into_iter().filter(facilitates).collect::<Vec<_>>())
+            })
+            .await
+            .ok()
+            .flatten()?;
+        let (file, state) = waiting
+            .into_iter()
+            .find(|(_, state)| state.participant.is_some_and(|p| facilitators.contains(&p)))?;
+        let path = self.layout.local_file(id);
+        if let Err(e) = move_durably(&file, &path) {
+            tracing::warn!(error = %e, "couldn't move the facilitator's state into the workshop's folder");
+        }
+        tracing::info!(workshop = %id, "finished creating a workshop an earlier run was creating");
+        Some(state)
+    }
+
+    /// At start-up, with states waiting in `creating/`: opens every stored workshop that has
+    /// no state of this device's (which claims its waiting state, if it has one), then
+    /// removes the states no workshop claimed: their creation never stored a document. If a
+    /// workshop can't be opened, nothing is removed (the state may be its).
+    async fn settle_unfinished_creations(&self) {
+        if self.waiting_creations().is_empty() {
+            return;
+        }
+        let mut all_opened = true;
+        for id in self.storage.workshop_ids() {
+            if self.layout.holds_document(id) && !self.layout.local_file(id).exists() {
+                all_opened &= self.workshop(id).await.is_ok();
+            }
+        }
+        if !all_opened {
+            return;
+        }
+        let unclaimed = self.waiting_creations();
+        for (file, _) in &unclaimed {
+            if let Err(e) = std::fs::remove_file(file) {
+                tracing::warn!(error = %e, "couldn't remove the state of a workshop that was never stored");
+            }
+        }
+        if !unclaimed.is_empty() {
+            let _ = sync_dir(&self.layout.creating_dir());
+            tracing::info!(
+                count = unclaimed.len(),
+                "removed the state of workshops an earlier run began but never stored"
+            );
+        }
     }
 
     /// Runs `f` on the workshop's [`WorkshopService`] and returns its result once every change
@@ -611,36 +673,6 @@ fn run_service<R>(
         Ok(result) => Ok((result, local)),
         Err(panic) => Err(Interrupted::Panic(panic)),
     }
-}
-
-/// Removes the state kept for workshops whose creation was cut short before their document was
-/// stored: when every stored workshop has this device's state, no waiting one belongs to any.
-/// (One that may belong to a workshop is kept for `claim_unfinished_creation`.)
-fn discard_unfinished_creations(layout: &Layout) {
-    let dir = layout.creating_dir();
-    let Ok(waiting) = std::fs::read_dir(&dir) else { return };
-    let waiting: Vec<PathBuf> = waiting.flatten().map(|e| e.path()).collect();
-    if waiting.is_empty() {
-        return;
-    }
-    let workshops = std::fs::read_dir(layout.workshops_dir()).into_iter().flatten().flatten();
-    let stateless = workshops
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| e.file_name().to_str()?.parse::<WorkshopId>().ok())
-        .any(|id| layout.holds_document(id) && !layout.local_file(id).exists());
-    if stateless {
-        return;
-    }
-    for file in &waiting {
-        if let Err(e) = std::fs::remove_file(file) {
-            tracing::warn!(error = %e, "couldn't remove the state of a workshop that was never stored");
-        }
-    }
-    let _ = sync_dir(&dir);
-    tracing::info!(
-        count = waiting.len(),
-        "removed the state of workshops an earlier run began but never stored"
-    );
 }
 
 async fn acquire_lock(layout: &Layout) -> Result<File> {

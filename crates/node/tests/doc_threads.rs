@@ -1,6 +1,7 @@
 //! `samod::DocThreads`, the threads every document's steps run on (patched into samod: see
-//! `vendor/README.md`, samod item 2, and `concurrency` in `src/repo.rs`). The vendored crates'
-//! own tests don't run with the workspace's, so what the node relies on is checked here.
+//! `vendor/README.md`, samod item 2, and `concurrency` in `src/repo.rs`). samod's own tests
+//! don't run with the workspace's (only samod-core's unit tests do, from `scripts/test.sh`),
+//! so what the node relies on is checked here.
 
 use std::process::Command;
 use std::sync::mpsc;

@@ -69,8 +69,9 @@ async fn edits_and_local_state_survive_reopening() {
 
 /// A process that dies while creating a workshop, after samod stored the document but before
 /// the facilitator's state reached the workshop's folder, leaves that state waiting in
-/// `creating/`: the next run finishes the creation instead of showing a workshop its own
-/// facilitator has not joined. Waiting state that belongs to no stored workshop is removed.
+/// `creating/`: the next start finishes the creation instead of showing a workshop its own
+/// facilitator has not joined. Waiting state that belongs to no stored workshop is removed,
+/// and is never taken for another workshop's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workshop_whose_creation_was_cut_short_opens_with_its_facilitator() {
     let dir = tempfile::tempdir().unwrap();
@@ -82,28 +83,42 @@ async fn a_workshop_whose_creation_was_cut_short_opens_with_its_facilitator() {
     node.close().await;
     let workshop_dir = data.join("workshops").join(id.to_string());
     assert_eq!(fs::read_dir(&creating).unwrap().count(), 0, "nothing is left waiting after a creation");
+    let state = fs::read(workshop_dir.join("local.json")).unwrap();
+    let kept = dir.path().join("kept.json");
+    fs::copy(workshop_dir.join("local.json"), &kept).unwrap();
 
-    // The state as a kill just after samod stored the document leaves it: this device's
-    // state still waiting, and no network secret yet.
-    let waiting = creating.join(format!("{me}.json"));
-    fs::rename(workshop_dir.join("local.json"), &waiting).unwrap();
-    fs::remove_file(workshop_dir.join("secrets.json")).unwrap();
-    // And state from a creation that never got as far as storing its document (another
-    // workshop's facilitator's).
+    // State from a creation that never got as far as storing its document: another
+    // workshop's facilitator's.
     let other = dir.path().join("other");
     let node = Node::open(&other).await.unwrap();
     let other_id = node.create_workshop(new_workshop()).await.unwrap();
     let other_me = snapshot(&node, other_id).await.me.unwrap();
     node.close().await;
-    let never_stored = creating.join(format!("{other_me}.json"));
-    fs::copy(other.join("workshops").join(other_id.to_string()).join("local.json"), &never_stored).unwrap();
+    let foreign_state = other.join("workshops").join(other_id.to_string()).join("local.json");
+    let foreign = creating.join(format!("{other_me}.json"));
 
+    // A workshop without this laptop's state, and only the foreign state waiting: it isn't
+    // taken for this workshop's, and, as no workshop claims it, it is removed.
+    fs::remove_file(workshop_dir.join("local.json")).unwrap();
+    fs::copy(&foreign_state, &foreign).unwrap();
     let node = Node::open(&data).await.unwrap();
-    assert!(waiting.exists(), "state that may belong to a stored workshop is kept at start-up");
+    assert!(!foreign.exists(), "state no stored workshop claims is removed at start-up");
+    assert_eq!(snapshot(&node, id).await.me, None, "another workshop's facilitator isn't this one's");
+    node.close().await;
+    assert!(!workshop_dir.join("local.json").exists());
+
+    // The state as a kill just after samod stored the document leaves it: this laptop's
+    // state still waiting, and no network secret yet; the foreign state waiting too.
+    let waiting = creating.join(format!("{me}.json"));
+    fs::copy(&kept, &waiting).unwrap();
+    fs::copy(&foreign_state, &foreign).unwrap();
+    fs::remove_file(workshop_dir.join("secrets.json")).unwrap();
+    let node = Node::open(&data).await.unwrap();
+    assert!(!waiting.exists() && !foreign.exists(), "the waiting state is claimed, the other removed");
+    assert_eq!(fs::read(workshop_dir.join("local.json")).unwrap(), state);
+    assert_eq!(mode(&workshop_dir.join("local.json")), 0o600);
     assert_eq!(node.list_workshops(), vec![id]);
     assert_eq!(snapshot(&node, id).await.me, Some(me), "the facilitator is still the facilitator");
-    assert!(!waiting.exists());
-    assert_eq!(mode(&workshop_dir.join("local.json")), 0o600);
     let prompt = first_prompt(&node, id).await;
     add_note(&node, id, prompt, "Carrying on after the crash", false).await;
     node.invite(id).await.expect("the facilitator can invite: the workshop gets its secret");
@@ -112,10 +127,36 @@ async fn a_workshop_whose_creation_was_cut_short_opens_with_its_facilitator() {
     node.close().await;
 
     let node = Node::open(&data).await.unwrap();
-    assert!(!never_stored.exists(), "state no stored workshop can claim is removed");
-    assert_eq!(fs::read_dir(&creating).unwrap().count(), 0);
     assert_eq!(snapshot(&node, id).await.me, Some(me));
     node.close().await;
+}
+
+/// The app lists and opens every stored workshop whenever a page says hello, so a workshop
+/// can be opened while it is being created: both succeed, and it opens with its facilitator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_workshops_while_one_is_created_leaves_it_its_facilitator() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = std::sync::Arc::new(Node::open(dir.path().join("data")).await.unwrap());
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let opener = tokio::spawn({
+        let (node, done) = (node.clone(), done.clone());
+        async move {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                for id in node.list_workshops() {
+                    let _ = node.open_workshop(id).await;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    for _ in 0..10 {
+        let id = node.create_workshop(new_workshop()).await.expect("creating succeeds");
+        assert!(snapshot(&node, id).await.me.is_some(), "the creator is the facilitator");
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    opener.await.unwrap();
+    assert_eq!(fs::read_dir(dir.path().join("data/creating")).unwrap().count(), 0);
+    std::sync::Arc::into_inner(node).unwrap().close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
