@@ -79,6 +79,15 @@ tests/desktop/webdriver.sh
 step "Desktop benchmark: idle memory with a 2,000-note workshop against an empty window, binary size"
 tests/desktop/bench.sh
 
+step "samod-core as patched (vendor/): its own unit tests, the patches' included"
+# The vendored crate is not a workspace member, so it is tested on its own, from a copy with
+# the workspace's Cargo.lock (the same dependency versions the app is built with).
+vendored="$(mktemp -d)"
+cp -r vendor/samod-core "$vendored/"
+cp Cargo.lock "$vendored/samod-core/"
+(cd "$vendored/samod-core" && cargo test --lib --quiet)
+rm -rf "$vendored"
+
 step "Tests"
 if cargo nextest --version >/dev/null 2>&1; then
   # Doc tests first: nextest doesn't run them, and its summary should be the last word.

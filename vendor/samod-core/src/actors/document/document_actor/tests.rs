@@ -1,3 +1,4 @@
+mod hold;
 mod update_share_policy;
 
 use super::*;
