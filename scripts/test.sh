@@ -82,11 +82,15 @@ tests/desktop/bench.sh
 step "samod-core as patched (vendor/): its own unit tests, the patches' included"
 # The vendored crate is not a workspace member, so it is tested on its own, from a copy with
 # the workspace's Cargo.lock (the same dependency versions the app is built with).
-vendored="$(mktemp -d)"
-cp -r vendor/samod-core "$vendored/"
-cp Cargo.lock "$vendored/samod-core/"
-(cd "$vendored/samod-core" && cargo test --lib --quiet)
-rm -rf "$vendored"
+(
+  vendored="$(mktemp -d)"
+  trap 'rm -rf "$vendored"' EXIT
+  tar --exclude=target -cf - vendor/samod-core | tar -xf - -C "$vendored"
+  cp Cargo.lock "$vendored/vendor/samod-core/"
+  # Its own workspace root, wherever the temporary folder is.
+  printf '\n[workspace]\n' >> "$vendored/vendor/samod-core/Cargo.toml"
+  cd "$vendored/vendor/samod-core" && cargo test --lib --quiet
+)
 
 step "Tests"
 if cargo nextest --version >/dev/null 2>&1; then

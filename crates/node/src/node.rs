@@ -292,6 +292,8 @@ impl Node {
             // On failure the waiting state stays: samod may have stored the document anyway.
             let (id, _, ticket) = self.repo.create(workshop.into_automerge()).await?;
             {
+                // An open of the workshop now (its folder exists once samod has stored
+                // anything) waits for the document to be durable and the state moved.
                 let gate = self.opening_gate(id);
                 let _opening = gate.lock().await;
                 ticket.wait(ACK_TIMEOUT).await?;
@@ -324,12 +326,14 @@ impl Node {
         if let Some(open) = lock(&self.open).get(&id) {
             return Ok(open.clone());
         }
+        // One opening at a time per workshop (a claim moves files), so a second waits here
+        // for the first, including its search for a document this laptop lacks.
         let gate = self.opening_gate(id);
-        let _opening = gate.lock().await;
+        let opening = gate.lock().await;
         if let Some(open) = lock(&self.open).get(&id) {
             return Ok(open.clone());
         }
-        async {
+        let opened = async {
             let Some(doc) = self.repo.find(id).await? else {
                 return Err(if self.storage.damage(Some(id)).is_empty() {
                     NodeError::WorkshopNotFound(id)
@@ -370,7 +374,17 @@ impl Node {
             Ok(open)
         }
         .instrument(tracing::info_span!("open_workshop", workshop = %id))
-        .await
+        .await;
+        if opened.is_err() {
+            // No gate is kept for an id that didn't open (any id can be asked for), unless
+            // another opening is waiting on it.
+            let mut gates = lock(&self.opening);
+            if gates.get(&id).is_some_and(|g| Arc::strong_count(g) <= 2) {
+                gates.remove(&id);
+            }
+        }
+        drop(opening);
+        opened
     }
 
     /// The gate that lets one task at a time open workshop `id` or finish creating it.
