@@ -103,9 +103,7 @@ pub(crate) fn move_durably(from: &Path, to: &Path) -> io::Result<()> {
 /// is taken), durably. Damaged files are never deleted: someone may want to recover them.
 pub(crate) fn move_aside(file: &Path, damaged_dir: &Path, label: &str) -> io::Result<PathBuf> {
     let target = free_name(damaged_dir, label)?;
-    fs::rename(file, &target)?;
-    sync_dir(damaged_dir)?;
-    sync_dir(parent(file)?)?;
+    move_durably(file, &target)?;
     Ok(target)
 }
 
