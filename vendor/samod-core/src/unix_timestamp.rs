@@ -79,3 +79,12 @@ impl Sub<UnixTimestamp> for UnixTimestamp {
         Duration::from_millis(diff as u64)
     }
 }
+
+/// Common Ground patch: the time from `earlier` to `now`, or `Duration::MAX` if the clock
+/// has gone back since (so that nothing waits on a wall clock set back).
+pub(crate) fn elapsed(earlier: UnixTimestamp, now: UnixTimestamp) -> Duration {
+    match now.millis.checked_sub(earlier.millis) {
+        Some(diff) => Duration::from_millis(u64::try_from(diff).unwrap_or(u64::MAX)),
+        None => Duration::MAX,
+    }
+}

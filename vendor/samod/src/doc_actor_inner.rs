@@ -32,6 +32,9 @@ pub(crate) struct DocActorInner {
     /// The set of peers who are connected to this document as of the last [`DocAtorResult`]
     last_observed_peers: HashSet<PeerId>,
     observer: Option<Arc<dyn RepoObserver>>,
+    /// Common Ground patch: whether the actor last said some peers wait while others catch
+    /// up (see [`Self::tick`]).
+    waiting: bool,
 }
 
 impl DocActorInner {
@@ -54,6 +57,7 @@ impl DocActorInner {
             actor,
             last_observed_peers: HashSet::new(),
             observer,
+            waiting: false,
         }
     }
 
@@ -103,6 +107,16 @@ impl DocActorInner {
             sync_message_stats,
             pending_sync_messages,
         } = results;
+
+        // Common Ground patch: the IO loop ticks the actor while some peers wait.
+        let waiting = self.actor.is_waiting();
+        if waiting != self.waiting {
+            self.waiting = waiting;
+            let _ = self.tx_io.unbounded_send(IoLoopTask::DocumentWaiting {
+                actor_id: self.actor_id,
+                waiting,
+            });
+        }
 
         if let Some(new_peers) = self.connected_peers_changed(stopped) {
             // Send lifecycle changes before the checks below, including removal
@@ -205,6 +219,16 @@ impl DocActorInner {
                     }
                     true
                 });
+        }
+    }
+
+    /// Common Ground patch: a step with no input, sent by the IO loop's periodic tick while
+    /// some peers wait for others to catch up (samod-core's
+    /// `DocumentActor::catching_up_first`), so that the wait ends on time.
+    pub(crate) fn tick(&mut self) {
+        match self.actor.handle_tick(UnixTimestamp::now()) {
+            Ok(result) => self.handle_results(result),
+            Err(e) => tracing::warn!(err=?e, "document actor tick failed"),
         }
     }
 

@@ -51,6 +51,12 @@ pub(crate) enum IoLoopTask {
     StopSharePolicies,
     /// Periodic tick to drive time-based connector logic (retry backoff).
     Tick,
+    /// Common Ground patch: whether a document actor has peers waiting for others to catch
+    /// up; each tick is passed on to such actors (see `DocActorInner::tick`).
+    DocumentWaiting {
+        actor_id: DocumentActorId,
+        waiting: bool,
+    },
 }
 
 pub(crate) struct DriveConnectionTask {
@@ -92,6 +98,8 @@ pub(crate) async fn io_loop<S: LocalStorage, A: LocalSharePolicy>(
     let mut running_transport_establishments = FuturesUnordered::new();
     let mut policies = share_policy::Policies::default();
     let mut running_share_policies = SelectAll::new();
+    // Common Ground patch: document actors with peers waiting (see `IoLoopTask::DocumentWaiting`).
+    let mut waiting: std::collections::HashSet<DocumentActorId> = std::collections::HashSet::new();
 
     loop {
         futures::select! {
@@ -173,7 +181,18 @@ pub(crate) async fn io_loop<S: LocalStorage, A: LocalSharePolicy>(
                         }
                     }
                     IoLoopTask::Tick => {
-                        inner.lock().unwrap().handle_event(HubEvent::tick());
+                        let mut inner = inner.lock().unwrap();
+                        inner.handle_event(HubEvent::tick());
+                        for actor_id in &waiting {
+                            inner.dispatch_task(*actor_id, ActorTask::WithDocument(Box::new(|doc| doc.tick())));
+                        }
+                    }
+                    IoLoopTask::DocumentWaiting { actor_id, waiting: now_waiting } => {
+                        if now_waiting {
+                            waiting.insert(actor_id);
+                        } else {
+                            waiting.remove(&actor_id);
+                        }
                     }
                 }
             }

@@ -66,6 +66,9 @@ pub struct DocumentActor {
     /// Common Ground patch: a step was held, and the runner's last task of the run has yet
     /// to make the sync messages and store the document.
     held: bool,
+    /// Common Ground patch: while peers that are up to date wait for others to catch up
+    /// (see [`Self::catching_up_first`]), the document's heads and when they last changed.
+    waiting: Option<(Vec<ChangeHash>, UnixTimestamp)>,
 }
 
 #[derive(Debug)]
@@ -113,6 +116,7 @@ impl DocumentActor {
             more_queued: None,
             local_change: false,
             held: false,
+            waiting: None,
             run_state: RunState::Running,
             phase,
             last_status_update: None,
@@ -334,6 +338,76 @@ impl DocumentActor {
     /// while a step is held is held too: the runner's last task is on its way, and the held
     /// work then stays on the runner's thread instead of delaying the read. An actor that
     /// stops stores whatever was held first.
+    /// Common Ground patch: catch up first, then send. While a peer is bringing changes
+    /// this document lacks (its heads, as it last told us, include changes we don't have:
+    /// a laptop back from working offline), peers that are up to date are sent nothing; once
+    /// everything being brought is in, each of them gets it all at once. When a room's
+    /// laptops come back together, each otherwise gets the facilitator's document in a
+    /// trickle of pieces, one per laptop as it arrives, and applying pieces costs about three
+    /// times as much as loading the whole (see `crate::whole`). The peers catching up are
+    /// answered as usual, so they go on sending. If the document takes in nothing for
+    /// [`Self::CATCH_UP_STALL`] while peers wait, the wait ends, and the peers still catching
+    /// up aren't waited for again until they announce new heads (a peer that can't send what
+    /// it announced, say). Returns the connections to send nothing in this step.
+    fn catching_up_first(&mut self, now: UnixTimestamp) -> Vec<ConnectionId> {
+        let catching_up: Vec<ConnectionId> = match self.phase {
+            Phase::Ready(_) => self
+                .peer_connections
+                .iter()
+                .filter(|(_, conn)| conn.is_catching_up(&self.doc))
+                .map(|(id, _)| *id)
+                .collect(),
+            _ => Vec::new(),
+        };
+        if catching_up.is_empty() {
+            self.waiting = None;
+            return Vec::new();
+        }
+        let heads = self.doc.get_heads();
+        let (at, progress) = self.waiting.get_or_insert_with(|| (heads.clone(), now));
+        if *at != heads {
+            (*at, *progress) = (heads, now);
+        }
+        if crate::unix_timestamp::elapsed(*progress, now) >= Self::CATCH_UP_STALL {
+            for id in &catching_up {
+                if let Some(conn) = self.peer_connections.get_mut(id) {
+                    conn.stop_waiting_for();
+                }
+            }
+            self.waiting = None;
+            return Vec::new();
+        }
+        self.peer_connections
+            .keys()
+            .filter(|id| !catching_up.contains(id))
+            .copied()
+            .collect()
+    }
+
+    /// How long peers wait for others to catch up while nothing comes in.
+    pub const CATCH_UP_STALL: std::time::Duration = std::time::Duration::from_secs(3);
+
+    /// Common Ground patch: whether some peers are waiting while others catch up (see
+    /// [`Self::catching_up_first`]). The runner then calls [`Self::handle_tick`] now and
+    /// then, so that the wait ends on time even if nothing else happens.
+    pub fn is_waiting(&self) -> bool {
+        self.waiting.is_some() && self.run_state == RunState::Running
+    }
+
+    /// Common Ground patch: a step with no input, for time-based work (see
+    /// [`Self::is_waiting`]).
+    pub fn handle_tick(&mut self, now: UnixTimestamp) -> Result<DocActorResult, DocumentError> {
+        if self.run_state == RunState::Stopped {
+            return Ok(DocActorResult {
+                stopped: true,
+                ..Default::default()
+            });
+        }
+        let mut out = DocActorResult::default();
+        self.handle_input(now, ActorInput::Tick, &mut out);
+        Ok(out)
+    }
+
     pub fn set_more_queued(&mut self, more: bool) {
         self.more_queued = Some(more);
     }
@@ -677,7 +751,11 @@ impl DocumentActor {
             out.pending_sync_messages += loading.pending_msg_count();
             return;
         }
+        let waiting = self.catching_up_first(now);
         for (conn_id, peer_conn) in &mut self.peer_connections {
+            if waiting.contains(conn_id) {
+                continue;
+            }
             let generated = match &mut self.phase {
                 Phase::Ready(ready) => {
                     ready.generate_sync_messages(now, &mut self.doc, peer_conn, &mut self.bundles)

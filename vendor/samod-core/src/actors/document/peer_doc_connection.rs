@@ -29,6 +29,9 @@ pub(crate) struct PeerDocConnection {
     // Common Ground patch: the document's heads when Automerge last had nothing more to say to
     // this peer, if the sync state hasn't changed since. See `generate_sync_messages`.
     quiet_at: Option<Vec<automerge::ChangeHash>>,
+    // Common Ground patch: the heads of this peer that the others stopped waiting for. See
+    // `is_catching_up`.
+    stopped_waiting_for: Option<Vec<automerge::ChangeHash>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +54,7 @@ impl PeerDocConnection {
             last_share_config: None,
             pending_sync_messages: Vec::new(),
             quiet_at: None,
+            stopped_waiting_for: None,
         }
     }
 
@@ -169,6 +173,25 @@ impl PeerDocConnection {
         }
         self.quiet_at = Some(heads);
         messages
+    }
+
+    /// Common Ground patch: whether this peer is bringing changes we lack: we take its
+    /// changes, and the heads it last told us include one we don't have, unless we stopped
+    /// waiting for those heads (see `DocumentActor::catching_up_first`).
+    pub(super) fn is_catching_up(&self, doc: &Automerge) -> bool {
+        let Some(heads) = self.sync_state.their_heads.as_ref() else {
+            return false;
+        };
+        !self.sync_state.read_only
+            && self.stopped_waiting_for.as_ref() != Some(heads)
+            && heads
+                .iter()
+                .any(|head| doc.get_change_meta_by_hash(head).is_none())
+    }
+
+    /// Common Ground patch: the others stop waiting for this peer to bring its current heads.
+    pub(super) fn stop_waiting_for(&mut self) {
+        self.stopped_waiting_for = self.sync_state.their_heads.clone();
     }
 
     pub(super) fn their_heads(&self) -> Option<Vec<automerge::ChangeHash>> {

@@ -1,3 +1,4 @@
+mod catch_up;
 mod hold;
 mod update_share_policy;
 

@@ -1,0 +1,295 @@
+//! Common Ground patch: peers that are up to date are sent nothing while others catch up,
+//! then get everything at once (`DocumentActor::catching_up_first`).
+
+use std::time::Duration;
+
+use super::*;
+use automerge::{ChangeHash, sync::Message};
+
+/// A peer of the actor: its own document and its side of the sync.
+struct Peer {
+    conn: ConnectionId,
+    doc: Automerge,
+    state: sync::State,
+}
+
+impl Peer {
+    /// A peer with `key` set in its document (worked offline), or an empty one.
+    fn new(conn: ConnectionId, key: Option<&str>) -> Self {
+        let mut doc = Automerge::new();
+        if let Some(key) = key {
+            doc.transact::<_, _, automerge::AutomergeError>(|tx| tx.put(ROOT, key, true))
+                .unwrap();
+        }
+        Peer {
+            conn,
+            doc,
+            state: sync::State::new(),
+        }
+    }
+
+    /// This peer's next message to the actor, if it has one.
+    fn say(&mut self) -> Option<SyncMessage> {
+        self.doc
+            .generate_sync_message(&mut self.state)
+            .map(|message| SyncMessage::Sync {
+                data: message.encode(),
+            })
+    }
+
+    /// Takes in what the actor sent this peer; how many messages that was.
+    fn hear(&mut self, result: &DocActorResult) -> usize {
+        let mine = sent(result, self.conn);
+        for data in &mine {
+            self.doc
+                .receive_sync_message(&mut self.state, Message::decode(data).unwrap())
+                .unwrap();
+        }
+        mine.len()
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.doc.get(ROOT, key).unwrap().is_some()
+    }
+}
+
+/// The sync messages in `result` for `conn`.
+fn sent(result: &DocActorResult, conn: ConnectionId) -> Vec<Vec<u8>> {
+    result
+        .outgoing_messages
+        .iter()
+        .filter_map(|msg| match &msg.0 {
+            DocToHubMsgPayload::SendSyncMessage {
+                connection_id,
+                message: SyncMessage::Sync { data },
+                ..
+            } if *connection_id == conn => Some(data.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A ready actor with an empty document and a read-write connection for each name.
+fn actor_with(names: &[&str], now: UnixTimestamp) -> (DocumentActor, Vec<ConnectionId>) {
+    let conns: Vec<ConnectionId> = names.iter().map(|_| ConnectionId::new()).collect();
+    let args = SpawnArgs {
+        local_peer_id: "local".into(),
+        actor_id: DocumentActorId::new(),
+        document_id: DocumentId::new(&mut rand::rng()),
+        initial_content: Some(Automerge::new()),
+        initial_connections: conns
+            .iter()
+            .zip(names)
+            .map(|(conn, name)| (*conn, ((*name).into(), None)))
+            .collect(),
+    };
+    let (mut actor, result) = DocumentActor::new(now, args);
+    for task in &result.io_tasks {
+        if matches!(task.action, DocumentIoTask::CheckSharePolicy { .. }) {
+            actor
+                .handle_io_complete(
+                    now,
+                    IoResult {
+                        task_id: task.task_id,
+                        payload: DocumentIoResult::CheckSharePolicy(ShareConfig::read_write()),
+                    },
+                )
+                .unwrap();
+        }
+    }
+    (actor, conns)
+}
+
+fn receive(
+    actor: &mut DocumentActor,
+    conn: ConnectionId,
+    message: SyncMessage,
+    now: UnixTimestamp,
+) -> DocActorResult {
+    actor
+        .handle_message(
+            now,
+            HubToDocMsg(HubToDocMsgPayload::HandleDocMessage {
+                connection_id: conn,
+                message: DocMessage::Sync(message),
+                received_at: now,
+            }),
+        )
+        .unwrap()
+}
+
+/// Exchanges messages between the actor and the peers until neither side has anything
+/// more to say.
+fn settle(actor: &mut DocumentActor, peers: &mut [Peer], now: UnixTimestamp) {
+    let mut result = actor.handle_tick(now).unwrap();
+    for _ in 0..50 {
+        let mut quiet = true;
+        for peer in peers.iter_mut() {
+            quiet &= peer.hear(&result) == 0;
+        }
+        result = DocActorResult::new();
+        for peer in peers.iter_mut() {
+            if let Some(message) = peer.say() {
+                quiet = false;
+                let more = receive(actor, peer.conn, message, now);
+                result.outgoing_messages.extend(more.outgoing_messages);
+            }
+        }
+        if quiet {
+            return;
+        }
+    }
+    panic!("the peers never settled");
+}
+
+fn sorted_heads(doc: &Automerge) -> Vec<ChangeHash> {
+    let mut heads = doc.get_heads();
+    heads.sort();
+    heads
+}
+
+fn local_change(actor: &mut DocumentActor, key: &str, now: UnixTimestamp) -> DocActorResult {
+    actor
+        .with_document(now, |doc| {
+            doc.transact::<_, _, automerge::AutomergeError>(|tx| tx.put(ROOT, key, true))
+                .unwrap();
+        })
+        .unwrap()
+        .actor_result
+}
+
+#[test]
+fn a_peer_up_to_date_waits_for_those_catching_up_then_gets_it_all_at_once() {
+    let now = UnixTimestamp::now();
+    let (mut actor, conns) = actor_with(&["ben", "cleo", "sarah"], now);
+    let mut ben = Peer::new(conns[0], Some("ben's note"));
+    let mut cleo = Peer::new(conns[1], Some("cleo's note"));
+    let mut sarah = Peer::new(conns[2], None);
+    settle(&mut actor, std::slice::from_mut(&mut sarah), now);
+
+    // Ben and Cleo come back from working offline: their first messages say what they have.
+    let to_ben = receive(&mut actor, ben.conn, ben.say().unwrap(), now);
+    let to_cleo = receive(&mut actor, cleo.conn, cleo.say().unwrap(), now);
+    assert!(
+        actor.is_waiting(),
+        "Sarah waits while Ben and Cleo catch up"
+    );
+    assert!(sent(&to_ben, sarah.conn).is_empty() && sent(&to_cleo, sarah.conn).is_empty());
+
+    // Ben, answered as usual, sends his note; Cleo is still catching up.
+    assert_eq!(ben.hear(&to_ben), 1, "Ben is answered");
+    let after_ben = receive(&mut actor, ben.conn, ben.say().unwrap(), now);
+    assert!(actor.document().get(ROOT, "ben's note").unwrap().is_some());
+    assert!(actor.is_waiting());
+    assert!(
+        sent(&after_ben, sarah.conn).is_empty(),
+        "nothing for Sarah yet"
+    );
+    ben.hear(&after_ben);
+
+    // Cleo's note comes in: nobody is catching up any more.
+    assert_eq!(cleo.hear(&to_cleo), 1, "Cleo is answered");
+    cleo.hear(&after_ben);
+    let after_cleo = receive(&mut actor, cleo.conn, cleo.say().unwrap(), now);
+    assert!(!actor.is_waiting());
+    assert_eq!(sarah.hear(&after_cleo), 1, "one message for Sarah…");
+    assert!(
+        sarah.has("ben's note") && sarah.has("cleo's note"),
+        "…with both notes"
+    );
+    ben.hear(&after_cleo);
+    cleo.hear(&after_cleo);
+
+    let mut peers = [ben, cleo, sarah];
+    settle(&mut actor, &mut peers, now);
+    for peer in &peers {
+        assert_eq!(sorted_heads(&peer.doc), sorted_heads(actor.document()));
+    }
+}
+
+#[test]
+fn a_peer_that_brings_nothing_is_waited_for_only_while_something_comes_in() {
+    let start = UnixTimestamp::now();
+    let (mut actor, conns) = actor_with(&["ben", "sarah"], start);
+    let mut ben = Peer::new(conns[0], Some("ben's note"));
+    let mut sarah = Peer::new(conns[1], None);
+    settle(&mut actor, std::slice::from_mut(&mut sarah), start);
+
+    // Ben says what he has, then never sends it.
+    receive(&mut actor, ben.conn, ben.say().unwrap(), start);
+    let edit = local_change(&mut actor, "a new note", start);
+    assert!(
+        sent(&edit, sarah.conn).is_empty(),
+        "Sarah waits for Ben's notes"
+    );
+
+    let stall = DocumentActor::CATCH_UP_STALL;
+    let tick = actor
+        .handle_tick(start + (stall - Duration::from_millis(1)))
+        .unwrap();
+    assert!(sent(&tick, sarah.conn).is_empty(), "still waiting");
+    assert!(actor.is_waiting());
+
+    let tick = actor.handle_tick(start + stall).unwrap();
+    assert_eq!(
+        sarah.hear(&tick),
+        1,
+        "nothing came in for a while: the wait ends"
+    );
+    assert!(sarah.has("a new note"));
+    assert!(!actor.is_waiting());
+
+    // Ben still hasn't sent his notes, and isn't waited for again.
+    let later = start + stall + Duration::from_secs(1);
+    settle(&mut actor, std::slice::from_mut(&mut sarah), later);
+    let edit = local_change(&mut actor, "another note", later);
+    assert_eq!(sarah.hear(&edit), 1, "sent at once");
+    assert!(!actor.is_waiting());
+}
+
+#[test]
+fn a_wait_goes_on_while_notes_keep_coming_in() {
+    let start = UnixTimestamp::now();
+    let (mut actor, conns) = actor_with(&["ben", "cleo", "sarah"], start);
+    let mut ben = Peer::new(conns[0], Some("ben's note"));
+    let mut cleo = Peer::new(conns[1], Some("cleo's note"));
+    let mut sarah = Peer::new(conns[2], None);
+    settle(&mut actor, std::slice::from_mut(&mut sarah), start);
+
+    let to_ben = receive(&mut actor, ben.conn, ben.say().unwrap(), start);
+    let to_cleo = receive(&mut actor, cleo.conn, cleo.say().unwrap(), start);
+    // Ben's note comes in just before the wait would end, which starts the count again.
+    let stall = DocumentActor::CATCH_UP_STALL;
+    let almost = start + (stall - Duration::from_millis(1));
+    ben.hear(&to_ben);
+    let after_ben = receive(&mut actor, ben.conn, ben.say().unwrap(), almost);
+    assert!(sent(&after_ben, sarah.conn).is_empty());
+    let tick = actor.handle_tick(start + stall).unwrap();
+    assert!(
+        sent(&tick, sarah.conn).is_empty(),
+        "Cleo's notes may still come"
+    );
+
+    cleo.hear(&to_cleo);
+    let after_cleo = receive(&mut actor, cleo.conn, cleo.say().unwrap(), start + stall);
+    assert_eq!(sarah.hear(&after_cleo), 1);
+    assert!(sarah.has("ben's note") && sarah.has("cleo's note"));
+}
+
+#[test]
+fn a_clock_set_back_ends_the_wait() {
+    let start = UnixTimestamp::now();
+    let (mut actor, conns) = actor_with(&["ben", "sarah"], start);
+    let mut ben = Peer::new(conns[0], Some("ben's note"));
+    let mut sarah = Peer::new(conns[1], None);
+    settle(&mut actor, std::slice::from_mut(&mut sarah), start);
+    receive(&mut actor, ben.conn, ben.say().unwrap(), start);
+    local_change(&mut actor, "a new note", start);
+    assert!(actor.is_waiting());
+
+    let tick = actor
+        .handle_tick(start - Duration::from_secs(3600))
+        .unwrap();
+    assert_eq!(sarah.hear(&tick), 1);
+    assert!(!actor.is_waiting());
+}
