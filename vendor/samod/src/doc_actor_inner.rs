@@ -226,6 +226,9 @@ impl DocActorInner {
     /// some peers wait for others to catch up (samod-core's
     /// `DocumentActor::catching_up_first`), so that the wait ends on time.
     pub(crate) fn tick(&mut self) {
+        if self.actor.is_stopped() {
+            return; // a tick sent before the IO loop heard the actor stopped waiting
+        }
         match self.actor.handle_tick(UnixTimestamp::now()) {
             Ok(result) => self.handle_results(result),
             Err(e) => tracing::warn!(err=?e, "document actor tick failed"),

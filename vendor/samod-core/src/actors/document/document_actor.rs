@@ -66,9 +66,9 @@ pub struct DocumentActor {
     /// Common Ground patch: a step was held, and the runner's last task of the run has yet
     /// to make the sync messages and store the document.
     held: bool,
-    /// Common Ground patch: while peers that are up to date wait for others to catch up
-    /// (see [`Self::catching_up_first`]), the document's heads and when they last changed.
-    waiting: Option<(Vec<ChangeHash>, UnixTimestamp)>,
+    /// Common Ground patch: since when peers that are up to date have been waiting for
+    /// others to catch up (see [`Self::catching_up_first`]).
+    waiting: Option<UnixTimestamp>,
 }
 
 #[derive(Debug)]
@@ -345,35 +345,26 @@ impl DocumentActor {
     /// laptops come back together, each otherwise gets the facilitator's document in a
     /// trickle of pieces, one per laptop as it arrives, and applying pieces costs about three
     /// times as much as loading the whole (see `crate::whole`). The peers catching up are
-    /// answered as usual, so they go on sending. If the document takes in nothing for
-    /// [`Self::CATCH_UP_STALL`] while peers wait, the wait ends, and the peers still catching
-    /// up aren't waited for again until they announce new heads (a peer that can't send what
-    /// it announced, say). Returns the connections to send nothing in this step.
+    /// answered as usual, so they go on sending. Each peer catching up has
+    /// [`Self::CATCH_UP_STALL`] to bring something, from when it began and again after each
+    /// message of its that brought changes; one that doesn't is no longer waited for (until
+    /// it announces new heads: a peer that can't send what it announced, say). And a wait
+    /// lasts at most [`Self::CATCH_UP_LIMIT`]: then everyone gets what there is, and a new
+    /// wait may begin. Returns the connections to send nothing in this step.
     fn catching_up_first(&mut self, now: UnixTimestamp) -> Vec<ConnectionId> {
-        let catching_up: Vec<ConnectionId> = match self.phase {
-            Phase::Ready(_) => self
-                .peer_connections
-                .iter()
-                .filter(|(_, conn)| conn.is_catching_up(&self.doc))
-                .map(|(id, _)| *id)
-                .collect(),
-            _ => Vec::new(),
-        };
+        let ready = matches!(self.phase, Phase::Ready(_));
+        let mut catching_up = Vec::new();
+        for (id, conn) in &mut self.peer_connections {
+            if ready && conn.is_catching_up(&self.doc, now, Self::CATCH_UP_STALL) {
+                catching_up.push(*id);
+            }
+        }
         if catching_up.is_empty() {
             self.waiting = None;
             return Vec::new();
         }
-        let heads = self.doc.get_heads();
-        let (at, progress) = self.waiting.get_or_insert_with(|| (heads.clone(), now));
-        if *at != heads {
-            (*at, *progress) = (heads, now);
-        }
-        if crate::unix_timestamp::elapsed(*progress, now) >= Self::CATCH_UP_STALL {
-            for id in &catching_up {
-                if let Some(conn) = self.peer_connections.get_mut(id) {
-                    conn.stop_waiting_for();
-                }
-            }
+        let since = *self.waiting.get_or_insert(now);
+        if crate::unix_timestamp::elapsed(since, now) >= Self::CATCH_UP_LIMIT {
             self.waiting = None;
             return Vec::new();
         }
@@ -384,8 +375,10 @@ impl DocumentActor {
             .collect()
     }
 
-    /// How long peers wait for others to catch up while nothing comes in.
-    pub const CATCH_UP_STALL: std::time::Duration = std::time::Duration::from_secs(3);
+    /// How long a peer catching up may bring nothing before it is no longer waited for.
+    pub const CATCH_UP_STALL: std::time::Duration = std::time::Duration::from_secs(5);
+    /// How long peers that are up to date wait, at most, before they get what there is.
+    pub const CATCH_UP_LIMIT: std::time::Duration = std::time::Duration::from_secs(15);
 
     /// Common Ground patch: whether some peers are waiting while others catch up (see
     /// [`Self::catching_up_first`]). The runner then calls [`Self::handle_tick`] now and

@@ -29,9 +29,10 @@ pub(crate) struct PeerDocConnection {
     // Common Ground patch: the document's heads when Automerge last had nothing more to say to
     // this peer, if the sync state hasn't changed since. See `generate_sync_messages`.
     quiet_at: Option<Vec<automerge::ChangeHash>>,
-    // Common Ground patch: the heads of this peer that the others stopped waiting for. See
-    // `is_catching_up`.
+    // Common Ground patch: the heads of this peer that the others stopped waiting for, and
+    // while it is catching up, when it began or last brought changes. See `is_catching_up`.
     stopped_waiting_for: Option<Vec<automerge::ChangeHash>>,
+    catch_up_progress: Option<UnixTimestamp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +56,7 @@ impl PeerDocConnection {
             pending_sync_messages: Vec::new(),
             quiet_at: None,
             stopped_waiting_for: None,
+            catch_up_progress: None,
         }
     }
 
@@ -99,8 +101,12 @@ impl PeerDocConnection {
     ) -> Result<Duration, AutomergeError> {
         self.quiet_at = None;
         let start = Instant::now();
+        let heads_before = self.catch_up_progress.map(|_| doc.get_heads());
         crate::whole::receive_sync_message(doc, &mut self.sync_state, msg)?;
         let duration = start.elapsed();
+        if heads_before.is_some_and(|heads| heads != doc.get_heads()) {
+            self.catch_up_progress = Some(now); // it brought something
+        }
         self.dirty = true;
         self.state.last_received = Some(now);
         self.state.last_acked_heads = self.sync_state.their_heads.clone();
@@ -177,21 +183,32 @@ impl PeerDocConnection {
 
     /// Common Ground patch: whether this peer is bringing changes we lack: we take its
     /// changes, and the heads it last told us include one we don't have, unless we stopped
-    /// waiting for those heads (see `DocumentActor::catching_up_first`).
-    pub(super) fn is_catching_up(&self, doc: &Automerge) -> bool {
-        let Some(heads) = self.sync_state.their_heads.as_ref() else {
+    /// waiting for those heads. We stop when it has brought nothing for `stall`, since it
+    /// began catching up or last brought changes (see `DocumentActor::catching_up_first`).
+    pub(super) fn is_catching_up(
+        &mut self,
+        doc: &Automerge,
+        now: UnixTimestamp,
+        stall: Duration,
+    ) -> bool {
+        let catching_up = self.sync_state.their_heads.as_ref().is_some_and(|heads| {
+            !self.sync_state.read_only
+                && self.stopped_waiting_for.as_ref() != Some(heads)
+                && heads
+                    .iter()
+                    .any(|head| doc.get_change_meta_by_hash(head).is_none())
+        });
+        if !catching_up {
+            self.catch_up_progress = None;
             return false;
-        };
-        !self.sync_state.read_only
-            && self.stopped_waiting_for.as_ref() != Some(heads)
-            && heads
-                .iter()
-                .any(|head| doc.get_change_meta_by_hash(head).is_none())
-    }
-
-    /// Common Ground patch: the others stop waiting for this peer to bring its current heads.
-    pub(super) fn stop_waiting_for(&mut self) {
-        self.stopped_waiting_for = self.sync_state.their_heads.clone();
+        }
+        let progress = *self.catch_up_progress.get_or_insert(now);
+        if crate::unix_timestamp::elapsed(progress, now) >= stall {
+            self.stopped_waiting_for = self.sync_state.their_heads.clone();
+            self.catch_up_progress = None;
+            return false;
+        }
+        true
     }
 
     pub(super) fn their_heads(&self) -> Option<Vec<automerge::ChangeHash>> {

@@ -208,20 +208,23 @@ fn a_peer_up_to_date_waits_for_those_catching_up_then_gets_it_all_at_once() {
 }
 
 #[test]
-fn a_peer_that_brings_nothing_is_waited_for_only_while_something_comes_in() {
+fn a_peer_that_brings_nothing_is_waited_for_only_so_long_whatever_else_happens() {
     let start = UnixTimestamp::now();
     let (mut actor, conns) = actor_with(&["ben", "sarah"], start);
     let mut ben = Peer::new(conns[0], Some("ben's note"));
     let mut sarah = Peer::new(conns[1], None);
     settle(&mut actor, std::slice::from_mut(&mut sarah), start);
 
-    // Ben says what he has, then never sends it.
+    // Ben says what he has, then never sends it; meanwhile notes are written here.
     receive(&mut actor, ben.conn, ben.say().unwrap(), start);
-    let edit = local_change(&mut actor, "a new note", start);
-    assert!(
-        sent(&edit, sarah.conn).is_empty(),
-        "Sarah waits for Ben's notes"
-    );
+    for (second, key) in ["first", "second", "third"].iter().enumerate() {
+        let at = start + Duration::from_secs(second as u64);
+        let edit = local_change(&mut actor, key, at);
+        assert!(
+            sent(&edit, sarah.conn).is_empty(),
+            "Sarah waits for Ben's notes"
+        );
+    }
 
     let stall = DocumentActor::CATCH_UP_STALL;
     let tick = actor
@@ -234,9 +237,9 @@ fn a_peer_that_brings_nothing_is_waited_for_only_while_something_comes_in() {
     assert_eq!(
         sarah.hear(&tick),
         1,
-        "nothing came in for a while: the wait ends"
+        "Ben brought nothing for a while: the wait ends, although notes kept being written"
     );
-    assert!(sarah.has("a new note"));
+    assert!(sarah.has("first") && sarah.has("second") && sarah.has("third"));
     assert!(!actor.is_waiting());
 
     // Ben still hasn't sent his notes, and isn't waited for again.
@@ -248,32 +251,126 @@ fn a_peer_that_brings_nothing_is_waited_for_only_while_something_comes_in() {
 }
 
 #[test]
-fn a_wait_goes_on_while_notes_keep_coming_in() {
+fn a_peer_bringing_its_notes_in_parts_is_waited_for_from_its_last_part() {
     let start = UnixTimestamp::now();
-    let (mut actor, conns) = actor_with(&["ben", "cleo", "sarah"], start);
-    let mut ben = Peer::new(conns[0], Some("ben's note"));
-    let mut cleo = Peer::new(conns[1], Some("cleo's note"));
-    let mut sarah = Peer::new(conns[2], None);
+    let (mut actor, conns) = actor_with(&["ben", "sarah"], start);
+    let mut ben = Peer::new(conns[0], Some("ben's first note"));
+    ben.doc
+        .transact::<_, _, automerge::AutomergeError>(|tx| tx.put(ROOT, "ben's second note", true))
+        .unwrap();
+    let mut sarah = Peer::new(conns[1], None);
     settle(&mut actor, std::slice::from_mut(&mut sarah), start);
 
-    let to_ben = receive(&mut actor, ben.conn, ben.say().unwrap(), start);
-    let to_cleo = receive(&mut actor, cleo.conn, cleo.say().unwrap(), start);
-    // Ben's note comes in just before the wait would end, which starts the count again.
+    let answer = receive(&mut actor, ben.conn, ben.say().unwrap(), start);
+    ben.hear(&answer);
+    // Ben's notes, sent one change per message (as over a slow link).
+    let SyncMessage::Sync { data } = ben.say().unwrap() else {
+        unreachable!()
+    };
+    let message = Message::decode(&data).unwrap();
+    let part = |i: usize| {
+        let mut part = message.clone();
+        let change = ben.doc.get_changes(&[])[i].raw_bytes().to_vec();
+        part.changes = sync::ChunkList::from(vec![change]);
+        SyncMessage::Sync {
+            data: part.encode(),
+        }
+    };
     let stall = DocumentActor::CATCH_UP_STALL;
-    let almost = start + (stall - Duration::from_millis(1));
-    ben.hear(&to_ben);
-    let after_ben = receive(&mut actor, ben.conn, ben.say().unwrap(), almost);
-    assert!(sent(&after_ben, sarah.conn).is_empty());
+    let first = receive(
+        &mut actor,
+        ben.conn,
+        part(0),
+        start + Duration::from_secs(2),
+    );
+    assert!(
+        actor
+            .document()
+            .get(ROOT, "ben's first note")
+            .unwrap()
+            .is_some()
+    );
+    assert!(sent(&first, sarah.conn).is_empty());
     let tick = actor.handle_tick(start + stall).unwrap();
     assert!(
         sent(&tick, sarah.conn).is_empty(),
-        "Cleo's notes may still come"
+        "Ben brought something 1 s ago: the rest may come"
     );
 
-    cleo.hear(&to_cleo);
-    let after_cleo = receive(&mut actor, cleo.conn, cleo.say().unwrap(), start + stall);
-    assert_eq!(sarah.hear(&after_cleo), 1);
-    assert!(sarah.has("ben's note") && sarah.has("cleo's note"));
+    let second = receive(
+        &mut actor,
+        ben.conn,
+        part(1),
+        start + Duration::from_secs(4),
+    );
+    assert_eq!(sarah.hear(&second), 1);
+    assert!(sarah.has("ben's first note") && sarah.has("ben's second note"));
+}
+
+#[test]
+fn a_wait_ends_at_the_limit_while_laptops_keep_arriving() {
+    // A laptop arrives every 2 s and brings its notes 2.5 s later, so someone is always
+    // catching up, and nobody takes too long.
+    let (every, brings_after) = (2000, 2500);
+    let limit = DocumentActor::CATCH_UP_LIMIT.as_millis() as u64;
+    assert!(brings_after < DocumentActor::CATCH_UP_STALL.as_millis() as u64);
+    let laptops = (limit / every + 1) as usize;
+    let mut names: Vec<String> = (0..laptops).map(|i| format!("p{i}")).collect();
+    names.push("sarah".into());
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+
+    let start = UnixTimestamp::now();
+    let (mut actor, conns) = actor_with(&names, start);
+    let mut sarah = Peer::new(conns[laptops], None);
+    settle(&mut actor, std::slice::from_mut(&mut sarah), start);
+    let mut arriving: Vec<Peer> = (0..laptops)
+        .map(|i| Peer::new(conns[i], Some(&format!("note {i}"))))
+        .collect();
+
+    let at = |millis: u64| start + Duration::from_millis(millis);
+    let mut answers = Vec::new();
+    let mut events: Vec<(u64, usize, bool)> = (0..laptops)
+        .flat_map(|i| {
+            let arrives = every * i as u64;
+            [(arrives, i, false), (arrives + brings_after, i, true)]
+        })
+        .filter(|(millis, _, _)| *millis < limit)
+        .collect();
+    events.sort();
+    for (millis, i, brings) in events {
+        let result = if brings {
+            arriving[i].hear(&answers[i]);
+            let message = arriving[i].say().unwrap();
+            receive(&mut actor, arriving[i].conn, message, at(millis))
+        } else {
+            let message = arriving[i].say().unwrap();
+            let answer = receive(&mut actor, arriving[i].conn, message, at(millis));
+            answers.push(answer);
+            DocActorResult::new()
+        };
+        assert!(
+            sent(&result, sarah.conn).is_empty(),
+            "Sarah waits ({millis} ms)"
+        );
+        let tick = actor.handle_tick(at(millis)).unwrap();
+        assert!(
+            sent(&tick, sarah.conn).is_empty(),
+            "Sarah waits ({millis} ms)"
+        );
+    }
+    assert!(actor.is_waiting());
+
+    let tick = actor.handle_tick(at(limit)).unwrap();
+    assert_eq!(
+        sarah.hear(&tick),
+        1,
+        "at the limit Sarah gets what there is"
+    );
+    let brought = (0..laptops).filter(|i| every * *i as u64 + brings_after < limit);
+    assert!(brought.clone().count() >= 2);
+    for i in brought {
+        assert!(sarah.has(&format!("note {i}")));
+    }
 }
 
 #[test]
