@@ -324,20 +324,6 @@ impl DocumentActor {
         result
     }
 
-    /// Returns true if the document is loaded and ready for operations.
-    /// Common Ground patch: tells the actor whether another task for this document will be
-    /// handled right after the next one (samod's runner knows its queue). While more are
-    /// queued, a step that only took in other peers' messages (or storage results, or
-    /// reads) doesn't generate sync messages or store the document: the last task of the
-    /// run does both, once, for everything that came in. A facilitator's laptop taking in
-    /// a room's worth of offline notes then answers every peer once with all of them
-    /// instead of once per message it read, and each laptop applies and stores a few large
-    /// batches instead of dozens of small ones. A task that changes the document itself is
-    /// never held back: its change is stored in that step, where the node's
-    /// acknowledgement expects it. A read from elsewhere (not through the runner) that comes
-    /// while a step is held is held too: the runner's last task is on its way, and the held
-    /// work then stays on the runner's thread instead of delaying the read. An actor that
-    /// stops stores whatever was held first.
     /// Common Ground patch: catch up first, then send. While a peer is bringing changes
     /// this document lacks (its heads, as it last told us, include changes we don't have:
     /// a laptop back from working offline), peers that are up to date are sent nothing; once
@@ -401,6 +387,20 @@ impl DocumentActor {
         Ok(out)
     }
 
+    /// Returns true if the document is loaded and ready for operations.
+    /// Common Ground patch: tells the actor whether another task for this document will be
+    /// handled right after the next one (samod's runner knows its queue). While more are
+    /// queued, a step that only took in other peers' messages (or storage results, or
+    /// reads) doesn't generate sync messages or store the document: the last task of the
+    /// run does both, once, for everything that came in. A facilitator's laptop taking in
+    /// a room's worth of offline notes then answers every peer once with all of them
+    /// instead of once per message it read, and each laptop applies and stores a few large
+    /// batches instead of dozens of small ones. A task that changes the document itself is
+    /// never held back: its change is stored in that step, where the node's
+    /// acknowledgement expects it. A read from elsewhere (not through the runner) that comes
+    /// while a step is held is held too: the runner's last task is on its way, and the held
+    /// work then stays on the runner's thread instead of delaying the read. An actor that
+    /// stops stores whatever was held first.
     pub fn set_more_queued(&mut self, more: bool) {
         self.more_queued = Some(more);
     }
