@@ -341,7 +341,7 @@ impl DocumentActor {
         let ready = matches!(self.phase, Phase::Ready(_));
         let mut catching_up = Vec::new();
         for (id, conn) in &mut self.peer_connections {
-            if ready && conn.is_catching_up(&self.doc, now, Self::CATCH_UP_STALL) {
+            if ready && conn.check_catching_up(&self.doc, now, Self::CATCH_UP_STALL) {
                 catching_up.push(*id);
             }
         }

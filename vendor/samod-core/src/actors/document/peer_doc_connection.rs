@@ -30,7 +30,7 @@ pub(crate) struct PeerDocConnection {
     // this peer, if the sync state hasn't changed since. See `generate_sync_messages`.
     quiet_at: Option<Vec<automerge::ChangeHash>>,
     // Common Ground patch: the heads of this peer that the others stopped waiting for, and
-    // while it is catching up, when it began or last brought changes. See `is_catching_up`.
+    // while it is catching up, when it began or last brought changes. See `check_catching_up`.
     stopped_waiting_for: Option<Vec<automerge::ChangeHash>>,
     catch_up_progress: Option<UnixTimestamp>,
 }
@@ -181,11 +181,12 @@ impl PeerDocConnection {
         messages
     }
 
-    /// Common Ground patch: whether this peer is bringing changes we lack: we take its
+    /// Common Ground patch: whether this peer is still bringing changes we lack, giving up
+    /// on it (for its current heads) once it has stalled: we take its
     /// changes, and the heads it last told us include one we don't have, unless we stopped
     /// waiting for those heads. We stop when it has brought nothing for `stall`, since it
     /// began catching up or last brought changes (see `DocumentActor::catching_up_first`).
-    pub(super) fn is_catching_up(
+    pub(super) fn check_catching_up(
         &mut self,
         doc: &Automerge,
         now: UnixTimestamp,
