@@ -17,7 +17,10 @@
 //!    TCP proxy (written here, so the node is untouched) and we time until every node has the
 //!    same heads. The baseline runs the same changes (each node's saved document) through
 //!    `automerge::sync` between in-memory documents in the same star, and the merged
-//!    document's `save()` is the "compressed changes".
+//!    document's `save()` is the "compressed changes". Beside them, the least any sync on
+//!    Automerge could take on this machine, measured in the same run: one merge of the other
+//!    devices' changes, and each other device loading the merged document, spread over the
+//!    machine's cores ([`Floor`]).
 //!
 //! Run with `cargo bench -p commonground-node --bench sync`. `SYNC_BENCH_QUICK=1` runs a
 //! smoke-sized version (3 nodes, 20 edits, 5 devices × 20 offline edits) for CI. Times are
@@ -740,6 +743,52 @@ struct Baseline {
     raw_changes: usize,
     changes: usize,
     heads: Vec<ChangeHash>,
+    /// The least work a room can do to converge with Automerge, measured here.
+    floor: Floor,
+}
+
+/// The least any sync on Automerge could do for the room: someone applies every other device's
+/// changes to one document once (the merge), and each of the other N − 1 devices then loads
+/// the merged document (the cheapest way Automerge has to take in a document: cheaper than
+/// applying its changes). Neither can be skipped: a device that hasn't loaded the notes can't
+/// show them.
+struct Floor {
+    /// Applying the other devices' changes to the facilitator's offline document, in one batch
+    /// (the cheapest: batches of one device's changes each cost more).
+    merge: Duration,
+    /// `Automerge::load` of the merged document (median of three).
+    load: Duration,
+}
+
+impl Floor {
+    fn measure(hub_offline: &[u8], merged: &Automerge) -> BoxResult<Floor> {
+        let mut hub = Automerge::load(hub_offline)?;
+        let changes: Vec<automerge::Change> = merged.get_changes(&hub.get_heads());
+        let start = Instant::now();
+        hub.apply_changes(changes)?;
+        let merge = start.elapsed();
+        let saved = merged.save();
+        let mut loads = Vec::with_capacity(3);
+        for _ in 0..3 {
+            let start = Instant::now();
+            let doc = Automerge::load(&saved)?;
+            loads.push(start.elapsed());
+            drop(doc);
+        }
+        loads.sort();
+        Ok(Floor { merge, load: loads[1] })
+    }
+
+    /// CPU time for a room of `devices`: one merge, N − 1 loads.
+    fn cpu(&self, devices: usize) -> Duration {
+        self.merge + self.load * devices.saturating_sub(1) as u32
+    }
+
+    /// The least wall time on `cores` CPUs: the work spread perfectly over them, but never less
+    /// than one merge followed by one load (the first device can't load before the merge).
+    fn wall(&self, devices: usize, cores: usize) -> Duration {
+        (self.cpu(devices) / cores.max(1) as u32).max(self.merge + self.load)
+    }
 }
 
 fn baseline(saves: &[Vec<u8>]) -> BoxResult<Baseline> {
@@ -803,6 +852,7 @@ fn baseline(saves: &[Vec<u8>]) -> BoxResult<Baseline> {
     let save_time = save_start.elapsed();
     let all = docs[0].get_changes(&[]);
     let raw_changes = all.iter().map(|c| c.raw_bytes().len()).sum();
+    let floor = Floor::measure(&saves[0], &docs[0])?;
     Ok(Baseline {
         time,
         cpu,
@@ -815,6 +865,7 @@ fn baseline(saves: &[Vec<u8>]) -> BoxResult<Baseline> {
         raw_changes,
         changes: all.len(),
         heads,
+        floor,
     })
 }
 
@@ -1228,6 +1279,18 @@ fn print_convergence(c: &Convergence) {
         ms(b.save_time),
         kb(b.compressed as u64),
     );
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let floor = &b.floor;
+    let floor_wall = floor.wall(c.devices, cores);
+    println!(
+        "| the least any sync on Automerge 0.12 could take here: one merge of the others' changes ({}) and \
+         {} loads of the merged document ({} each), {} of CPU over this machine's {cores} cores | {} | | | |",
+        secs(floor.merge),
+        c.devices - 1,
+        ms(floor.load),
+        secs(floor.cpu(c.devices)),
+        secs(floor_wall),
+    );
     println!(
         "| ours ÷ raw | {}{:.1}× | {:.2}× | | |",
         if c.converged { "" } else { "> " },
@@ -1236,13 +1299,21 @@ fn print_convergence(c: &Convergence) {
     );
     println!();
     println!(
-        "Targets: convergence < {}: **{}** ({time}, all {} nodes sharing this machine; per device, \
+        "Targets: convergence < {}: **{}** ({time}, all {} nodes sharing this machine{}; per device, \
          estimated from each node's document work as for raw automerge: ≈ {}, raw ≈ {}). Bytes ≤ {TARGET_BYTES}× the compressed changes, per \
          device (total ÷ ((N−1)·C): each of the N devices must receive the other N−1 devices' share, \
          so no topology moves less than (N−1)·C): **{}** ({ratio}; total ÷ C alone is {:.1}×).",
         secs(TARGET_CONVERGE),
         verdict(c.converged && c.time < TARGET_CONVERGE),
         c.devices,
+        if floor_wall >= TARGET_CONVERGE {
+            format!(
+                ", whose {cores} cores can't converge them in under {}, the least above, with any sync on Automerge 0.12",
+                secs(floor_wall)
+            )
+        } else {
+            String::new()
+        },
         secs(hub_work + slowest),
         secs(b.parallel),
         verdict(c.converged && ours_ratio <= TARGET_BYTES),
