@@ -387,7 +387,6 @@ impl DocumentActor {
         Ok(out)
     }
 
-    /// Returns true if the document is loaded and ready for operations.
     /// Common Ground patch: tells the actor whether another task for this document will be
     /// handled right after the next one (samod's runner knows its queue). While more are
     /// queued, a step that only took in other peers' messages (or storage results, or
@@ -405,6 +404,7 @@ impl DocumentActor {
         self.more_queued = Some(more);
     }
 
+    /// Returns true if the document is loaded and ready for operations.
     pub fn is_document_ready(&self) -> bool {
         matches!(self.phase, Phase::Ready(_))
     }
