@@ -385,8 +385,14 @@ fn decisions(access: &SyncAccess, doc: &DocumentId, peer: &PeerId) -> BoxStream<
                 rx.changed().await.ok()?;
             }
             let allowed = *rx.borrow_and_update();
-            // Changes go as bundles only to laptops that said they read them.
-            let config = ShareConfig::read_write().with_bundles(access.reads_bundles(&peer));
+            // Changes go as bundles only to laptops that said they read them. A laptop that
+            // dialled this one, coming back with changes, sends them before it gets ours
+            // (`ShareConfig::gather_first`): in star mode, where the room dials the
+            // facilitator's laptop, it then sends each laptop everything once. (In a mesh the
+            // one-channel rule keeps one direction per pair, so this holds for about half.)
+            let config = ShareConfig::read_write()
+                .with_bundles(access.reads_bundles(&peer))
+                .with_gather_first(access.dialled_us(workshop, &peer));
             Some((if allowed { config } else { ShareConfig::none() }, (rx, false)))
         }
     })

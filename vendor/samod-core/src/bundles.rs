@@ -251,7 +251,7 @@ fn last_sync(state: &sync::State) -> Option<Vec<ChangeHash>> {
 /// Automerge's message without its changes (none built): the peer is marked read-only while
 /// asking, and a read-only peer gets no changes. `None` if Automerge then has nothing to say;
 /// it returns before touching the state in that case, so the caller can ask again as usual.
-fn skeleton(doc: &Automerge, state: &mut sync::State) -> Option<sync::Message> {
+pub(crate) fn skeleton(doc: &Automerge, state: &mut sync::State) -> Option<sync::Message> {
     let peer_read_only = std::mem::replace(&mut state.peer_read_only, true);
     let message = doc.generate_sync_message(state);
     state.peer_read_only = peer_read_only;

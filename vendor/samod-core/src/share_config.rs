@@ -34,6 +34,12 @@ pub struct ShareConfig {
     /// encoding applied to a set of changes) when that is smaller. Only for peers known to
     /// run the same Automerge (see `PeerDocConnection::generate_sync_messages`).
     pub bundles: bool,
+    /// Common Ground patch: when this peer comes back with changes we lack, send it none of
+    /// ours until it has sent them, so that it then gets everything at once with the others
+    /// (see `DocumentActor::catching_up_first`). Meant for peers that dialled us: the peer
+    /// that dialled doesn't hold its changes back from us so, so two peers never wait for
+    /// each other's changes.
+    pub gather_first: bool,
 }
 
 impl ShareConfig {
@@ -43,6 +49,7 @@ impl ShareConfig {
             access: ShareAccess::None,
             announce: false,
             bundles: false,
+            gather_first: false,
         }
     }
 
@@ -52,6 +59,7 @@ impl ShareConfig {
             access: ShareAccess::ReadOnly,
             announce: true,
             bundles: false,
+            gather_first: false,
         }
     }
 
@@ -61,6 +69,7 @@ impl ShareConfig {
             access: ShareAccess::ReadWrite,
             announce: true,
             bundles: false,
+            gather_first: false,
         }
     }
 
@@ -73,6 +82,13 @@ impl ShareConfig {
     /// Common Ground patch: send changes as bundles (see [`ShareConfig::bundles`]).
     pub const fn with_bundles(mut self, bundles: bool) -> Self {
         self.bundles = bundles;
+        self
+    }
+
+    /// Common Ground patch: wait for this peer's changes first (see
+    /// [`ShareConfig::gather_first`]).
+    pub const fn with_gather_first(mut self, gather_first: bool) -> Self {
+        self.gather_first = gather_first;
         self
     }
 

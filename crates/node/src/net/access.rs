@@ -39,6 +39,8 @@ struct Inner {
     owners: HashMap<String, (Owner, usize)>,
     /// Live laptop peer ids that read Automerge bundles.
     bundles: HashMap<String, bool>,
+    /// Live (peer id, workshop) whose channel the other laptop dialled.
+    dialled_us: HashMap<(String, WorkshopId), bool>,
     /// samod's subscriptions, told when a decision changes.
     watchers: HashMap<(String, WorkshopId), watch::Sender<bool>>,
 }
@@ -78,17 +80,18 @@ impl SyncAccess {
         }
     }
 
-    /// Records a live channel: `peer`, authenticated as `device`, for `workshop`, and whether
-    /// that laptop reads Automerge bundles. Refused (`false`) if another device already uses
-    /// that peer id.
+    /// Records a live channel: `peer`, authenticated as `device`, for `workshop`, whether
+    /// that laptop reads Automerge bundles, and whether it dialled us. Refused (`false`) if
+    /// another device already uses that peer id.
     pub(crate) fn grant(
         &self,
         workshop: WorkshopId,
         peer: &str,
         device: DevicePublicKey,
         bundles: bool,
+        dialled_us: bool,
     ) -> bool {
-        self.grant_to(workshop, peer, Owner::Device(device), bundles)
+        self.grant_to(workshop, peer, Owner::Device(device), bundles, dialled_us)
     }
 
     /// Whether `peer` is a laptop that reads Automerge bundles (never a sync server).
@@ -96,14 +99,29 @@ impl SyncAccess {
         lock(&self.inner).bundles.get(peer).copied().unwrap_or(false)
     }
 
+    /// Whether `peer`'s channel for `workshop` is one that laptop dialled (never a sync
+    /// server's: this laptop dials those). Such a peer, coming back with changes, sends them
+    /// before it gets ours (`samod_core::ShareConfig::gather_first`); the one that dialled
+    /// doesn't hold its changes back so, and two laptops never wait for each other's.
+    pub(crate) fn dialled_us(&self, workshop: WorkshopId, peer: &str) -> bool {
+        lock(&self.inner).dialled_us.get(&(peer.to_owned(), workshop)).copied().unwrap_or(false)
+    }
+
     /// Records a live connection to a sync server: `peer`, the id its handshake claimed on a
     /// connection this laptop dialled to `server` (an address without secrets), for
     /// `workshop`. Refused (`false`) if a laptop or another server already uses that peer id.
     pub(crate) fn grant_server(&self, workshop: WorkshopId, peer: &str, server: &str) -> bool {
-        self.grant_to(workshop, peer, Owner::Server(server.to_owned()), false)
+        self.grant_to(workshop, peer, Owner::Server(server.to_owned()), false, false)
     }
 
-    fn grant_to(&self, workshop: WorkshopId, peer: &str, claimant: Owner, bundles: bool) -> bool {
+    fn grant_to(
+        &self,
+        workshop: WorkshopId,
+        peer: &str,
+        claimant: Owner,
+        bundles: bool,
+        dialled_us: bool,
+    ) -> bool {
         let mut inner = lock(&self.inner);
         match inner.owners.get_mut(peer) {
             Some((owner, _)) if *owner != claimant => return false,
@@ -115,6 +133,7 @@ impl SyncAccess {
         // Recorded before samod hears the peer is allowed, so its share decision reads it.
         inner.bundles.insert(peer.to_owned(), bundles);
         let key = (peer.to_owned(), workshop);
+        inner.dialled_us.insert(key.clone(), dialled_us);
         *inner.live.entry(key.clone()).or_default() += 1;
         if let Some(tx) = inner.watchers.get(&key) {
             tx.send_replace(true);
@@ -142,6 +161,7 @@ impl SyncAccess {
         };
         if left == 0 {
             inner.live.remove(&key);
+            inner.dialled_us.remove(&key);
             let unwatched = match inner.watchers.get(&key) {
                 Some(tx) => {
                     tx.send_replace(false);
@@ -173,15 +193,15 @@ mod tests {
         let (a, b) = (DevicePublicKey::from_bytes([1; 32]), DevicePublicKey::from_bytes([2; 32]));
         let mut rx = access.subscribe(w, "peer-1");
         assert!(!*rx.borrow_and_update());
-        assert!(access.grant(w, "peer-1", a, false));
+        assert!(access.grant(w, "peer-1", a, false, false));
         assert!(*rx.borrow_and_update());
         assert!(!*access.subscribe(other, "peer-1").borrow(), "only the channel's workshop");
         // Guards peer-id spoofing: another device can't borrow a live peer id.
-        assert!(!access.grant(other, "peer-1", b, false));
+        assert!(!access.grant(other, "peer-1", b, false, false));
         assert!(!*access.subscribe(other, "peer-1").borrow());
         access.revoke(w, "peer-1");
         assert!(!*rx.borrow_and_update());
-        assert!(access.grant(other, "peer-1", b, false), "free again once the first device has gone");
+        assert!(access.grant(other, "peer-1", b, false, false), "free again once the first device has gone");
 
         // Guards a server borrowing a laptop's peer id (and the other way round).
         assert!(!access.grant_server(w, "peer-1", "127.0.0.1:3030"));
@@ -189,7 +209,7 @@ mod tests {
         assert!(access.grant_server(w, "server-1", "127.0.0.1:3030"));
         assert!(*access.subscribe(w, "server-1").borrow());
         assert!(!*access.subscribe(other, "server-1").borrow(), "only the server's workshop");
-        assert!(!access.grant(other, "server-1", a, false));
+        assert!(!access.grant(other, "server-1", a, false, false));
         assert!(!access.grant_server(other, "server-1", "10.0.0.9:3030"), "nor another server");
         access.revoke(w, "server-1");
         assert!(!*access.subscribe(w, "server-1").borrow());
@@ -200,8 +220,8 @@ mod tests {
         let access = SyncAccess::default();
         let w = WorkshopId::from_uuid(Uuid::from_bytes([1; 16]));
         let (a, b) = (DevicePublicKey::from_bytes([1; 32]), DevicePublicKey::from_bytes([2; 32]));
-        assert!(access.grant(w, "peer-new", a, true));
-        assert!(access.grant(w, "peer-old", b, false));
+        assert!(access.grant(w, "peer-new", a, true, true));
+        assert!(access.grant(w, "peer-old", b, false, false));
         assert!(access.grant_server(w, "server-1", "127.0.0.1:3030"));
         assert!(access.reads_bundles("peer-new"));
         assert!(!access.reads_bundles("peer-old"), "a laptop whose hello didn't say so");
@@ -209,5 +229,24 @@ mod tests {
         assert!(!access.reads_bundles("peer-unknown"));
         access.revoke(w, "peer-new");
         assert!(!access.reads_bundles("peer-new"), "forgotten with its last channel");
+    }
+
+    #[test]
+    fn only_laptops_that_dialled_us_gather_first_and_only_for_that_workshop() {
+        let access = SyncAccess::default();
+        let w = WorkshopId::from_uuid(Uuid::from_bytes([1; 16]));
+        let other = WorkshopId::from_uuid(Uuid::from_bytes([2; 16]));
+        let (a, b) = (DevicePublicKey::from_bytes([1; 32]), DevicePublicKey::from_bytes([2; 32]));
+        assert!(access.grant(w, "peer-in", a, true, true));
+        assert!(access.grant(w, "peer-out", b, true, false));
+        assert!(access.grant_server(w, "server-1", "127.0.0.1:3030"));
+        assert!(access.dialled_us(w, "peer-in"));
+        assert!(!access.dialled_us(w, "peer-out"), "we dialled it");
+        assert!(!access.dialled_us(w, "server-1"), "we dial servers");
+        assert!(!access.dialled_us(other, "peer-in"), "only the channel's workshop");
+        assert!(access.grant(other, "peer-in", a, true, false));
+        assert!(!access.dialled_us(other, "peer-in") && access.dialled_us(w, "peer-in"));
+        access.revoke(w, "peer-in");
+        assert!(!access.dialled_us(w, "peer-in"), "forgotten with its channel");
     }
 }

@@ -583,7 +583,7 @@ impl Shared {
                 losers.push(*other);
             }
         }
-        if !self.access.grant(entry.workshop, &entry.peer, entry.remote, entry.bundles) {
+        if !self.access.grant(entry.workshop, &entry.peer, entry.remote, entry.bundles, !entry.outgoing) {
             return Err(ChannelError::NotOnRoster);
         }
         let (workshop, peer) = (entry.workshop, entry.info());

@@ -71,6 +71,14 @@ pub struct DocumentActor {
     waiting: Option<UnixTimestamp>,
 }
 
+/// Common Ground patch: a peer sent nothing in a step, or only a message without changes
+/// (see [`DocumentActor::catching_up_first`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quiet {
+    Nothing(ConnectionId),
+    WithoutChanges(ConnectionId),
+}
+
 #[derive(Debug)]
 pub(crate) enum Phase {
     Loading(Loading),
@@ -331,13 +339,19 @@ impl DocumentActor {
     /// laptops come back together, each otherwise gets the facilitator's document in a
     /// trickle of pieces, one per laptop as it arrives, and applying pieces costs about three
     /// times as much as loading the whole (see `crate::whole`). The peers catching up are
-    /// answered as usual, so they go on sending. Each peer catching up has
+    /// answered as usual, so they go on sending; except that one whose share config says to
+    /// gather its changes first (`ShareConfig::gather_first`: a laptop that dialled the
+    /// facilitator's) gets no changes from us until it has sent its own (if we haven't said
+    /// anything to it yet, it gets a message without changes, saying what we have): it then
+    /// waits with the others instead of getting pieces too (see
+    /// `PeerDocConnection::waits_to_be_answered`). Each peer catching up has
     /// [`Self::CATCH_UP_STALL`] to bring something, from when it began and again after each
     /// message of its that brought changes; one that doesn't is no longer waited for (until
     /// it announces new heads: a peer that can't send what it announced, say). And a wait
     /// lasts at most [`Self::CATCH_UP_LIMIT`]: then everyone gets what there is, and a new
-    /// wait may begin. Returns the connections to send nothing in this step.
-    fn catching_up_first(&mut self, now: UnixTimestamp) -> Vec<ConnectionId> {
+    /// wait may begin. Returns the connections to send nothing in this step, or a message
+    /// without changes.
+    fn catching_up_first(&mut self, now: UnixTimestamp) -> Vec<Quiet> {
         let ready = matches!(self.phase, Phase::Ready(_));
         let mut catching_up = Vec::new();
         for (id, conn) in &mut self.peer_connections {
@@ -354,11 +368,24 @@ impl DocumentActor {
             self.waiting = None;
             return Vec::new();
         }
-        self.peer_connections
-            .keys()
-            .filter(|id| !catching_up.contains(id))
-            .copied()
-            .collect()
+        // Those that gather first get no changes from us until they have brought theirs:
+        // they then wait with the others, and get everything at once instead of what we had
+        // when they came. One we haven't said anything to yet gets our message without
+        // changes (what we have), so that it can send what we lack; so does one whose
+        // message came without changes after its first (our message says what we need).
+        let mut quiet = Vec::new();
+        for (id, conn) in &self.peer_connections {
+            if !catching_up.contains(id) {
+                quiet.push(Quiet::Nothing(*id));
+            } else if conn.waits_to_be_answered() {
+                quiet.push(if conn.owed_without_changes() {
+                    Quiet::WithoutChanges(*id)
+                } else {
+                    Quiet::Nothing(*id)
+                });
+            }
+        }
+        quiet
     }
 
     /// How long a peer catching up may bring nothing before it is no longer waited for.
@@ -744,12 +771,16 @@ impl DocumentActor {
             out.pending_sync_messages += loading.pending_msg_count();
             return;
         }
-        let waiting = self.catching_up_first(now);
+        let quiet = self.catching_up_first(now);
         for (conn_id, peer_conn) in &mut self.peer_connections {
-            if waiting.contains(conn_id) {
+            if quiet.contains(&Quiet::Nothing(*conn_id)) {
                 continue;
             }
+            let skeleton = quiet.contains(&Quiet::WithoutChanges(*conn_id));
             let generated = match &mut self.phase {
+                Phase::Ready(ready) if skeleton => {
+                    ready.generate_skeleton(now, &self.doc, peer_conn)
+                }
                 Phase::Ready(ready) => {
                     ready.generate_sync_messages(now, &mut self.doc, peer_conn, &mut self.bundles)
                 }

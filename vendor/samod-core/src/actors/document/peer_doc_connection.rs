@@ -33,6 +33,15 @@ pub(crate) struct PeerDocConnection {
     // while it is catching up, when it began or last brought changes. See `check_catching_up`.
     stopped_waiting_for: Option<Vec<automerge::ChangeHash>>,
     catch_up_progress: Option<UnixTimestamp>,
+    // Common Ground patch: whether, while catching up, it sent us a message with changes in
+    // it; how many messages it has sent on this connection; and whether its last, not its
+    // first, had no changes in it. See `waits_to_be_answered` and `owed_without_changes`.
+    brought: bool,
+    received: u64,
+    came_empty: bool,
+    // Common Ground patch: whether it is still catching up for the first time on this
+    // connection (it has just come back). See `waits_to_be_answered`.
+    first_catch_up: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +66,10 @@ impl PeerDocConnection {
             quiet_at: None,
             stopped_waiting_for: None,
             catch_up_progress: None,
+            brought: false,
+            received: 0,
+            came_empty: false,
+            first_catch_up: true,
         }
     }
 
@@ -102,6 +115,9 @@ impl PeerDocConnection {
         self.quiet_at = None;
         let start = Instant::now();
         let heads_before = self.catch_up_progress.map(|_| doc.get_heads());
+        self.brought |= !msg.changes.is_empty();
+        self.received += 1;
+        self.came_empty = msg.changes.is_empty() && self.received > 1;
         crate::whole::receive_sync_message(doc, &mut self.sync_state, msg)?;
         let duration = start.elapsed();
         if heads_before.is_some_and(|heads| heads != doc.get_heads()) {
@@ -181,6 +197,38 @@ impl PeerDocConnection {
         messages
     }
 
+    /// Common Ground patch: our message without changes in it: our heads and what we have,
+    /// so that a peer catching up that we haven't said anything to yet can send us what we
+    /// lack before it gets anything from us (see `DocumentActor::catching_up_first`). Our
+    /// next message, once it has, carries changes as usual.
+    pub(super) fn generate_skeleton(
+        &mut self,
+        now: UnixTimestamp,
+        doc: &Automerge,
+    ) -> Option<(sync::Message, Duration)> {
+        let start = Instant::now();
+        // Nothing it carries needs an answer before we send again: Automerge would otherwise
+        // hold our next message (with changes) until the peer replies.
+        let in_flight = self.sync_state.in_flight;
+        let msg = crate::bundles::skeleton(doc, &mut self.sync_state);
+        self.sync_state.in_flight = in_flight;
+        let msg = msg?;
+        self.came_empty = false;
+        self.state.last_sent = Some(now);
+        self.state.last_sent_heads = Some(msg.heads.clone());
+        self.state.shared_heads = Some(self.sync_state.shared_heads.clone());
+        self.dirty = true;
+        Some((msg, start.elapsed()))
+    }
+
+    /// Common Ground patch: whether this peer, left without changes from us, should get our
+    /// message without changes now: we haven't said anything to it yet, or its last message,
+    /// after its first, came without changes (all it has may have looked to it as if we had
+    /// it already, through our bloom filter: our message says what we need).
+    pub(super) fn owed_without_changes(&self) -> bool {
+        !self.sync_state.have_responded || self.came_empty
+    }
+
     /// Common Ground patch: whether this peer is still bringing changes we lack, giving up
     /// on it (for its current heads) once it has stalled: we take its
     /// changes, and the heads it last told us include one we don't have, unless we stopped
@@ -200,16 +248,40 @@ impl PeerDocConnection {
                     .any(|head| doc.get_change_meta_by_hash(head).is_none())
         });
         if !catching_up {
+            // Once we have heard its heads and it isn't catching up, any later catching up on
+            // this connection isn't its first.
+            if self.sync_state.their_heads.is_some() {
+                self.first_catch_up = false;
+            }
             self.catch_up_progress = None;
+            self.brought = false;
             return false;
         }
         let progress = *self.catch_up_progress.get_or_insert(now);
         if crate::unix_timestamp::elapsed(progress, now) >= stall {
             self.stopped_waiting_for = self.sync_state.their_heads.clone();
             self.catch_up_progress = None;
+            self.brought = false;
+            self.first_catch_up = false;
             return false;
         }
         true
+    }
+
+    /// Common Ground patch: whether this peer, catching up, may be left without changes from
+    /// us until it brings its own (see `DocumentActor::catching_up_first`): its share config
+    /// says to gather its changes first; it is catching up for the first time on this
+    /// connection (back from working offline); and it hasn't sent us changes since. Once it
+    /// has, it is answered as usual if it is still catching up (its changes may need others
+    /// that only we can ask for). Later on a connection, a peer may announce new heads and
+    /// wait for our answer before sending the changes, so it is answered as usual then.
+    /// (It needs to know what we have to send what we lack: if we haven't said anything to it
+    /// yet, it gets a message without changes; see [`Self::owed_without_changes`].)
+    pub(super) fn waits_to_be_answered(&self) -> bool {
+        self.share_config()
+            .is_some_and(|config| config.gather_first)
+            && self.first_catch_up
+            && !self.brought
     }
 
     pub(super) fn their_heads(&self) -> Option<Vec<automerge::ChangeHash>> {

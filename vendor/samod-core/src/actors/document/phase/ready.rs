@@ -65,4 +65,21 @@ impl Ready {
             .map(|(msg, duration)| (SyncMessage::Sync { data: msg.encode() }, duration))
             .collect()
     }
+
+    /// Common Ground patch: our message without changes in it (see
+    /// `PeerDocConnection::generate_skeleton`).
+    pub(crate) fn generate_skeleton(
+        &mut self,
+        now: UnixTimestamp,
+        doc: &Automerge,
+        conn: &mut PeerDocConnection,
+    ) -> Vec<(SyncMessage, Duration)> {
+        if !conn.can_send() {
+            return Vec::new();
+        }
+        conn.generate_skeleton(now, doc)
+            .into_iter()
+            .map(|(msg, duration)| (SyncMessage::Sync { data: msg.encode() }, duration))
+            .collect()
+    }
 }
