@@ -197,10 +197,11 @@ impl PeerDocConnection {
         messages
     }
 
-    /// Common Ground patch: our message without changes in it: our heads and what we have,
-    /// so that a peer catching up that we haven't said anything to yet can send us what we
-    /// lack before it gets anything from us (see `DocumentActor::catching_up_first`). Our
-    /// next message, once it has, carries changes as usual.
+    /// Common Ground patch: our message without changes in it: our heads, and what we have
+    /// or what we need, so that a peer catching up can send us what we lack before it gets
+    /// anything from us (see `DocumentActor::catching_up_first` and
+    /// [`Self::owed_without_changes`]). Our next message, once it has, carries changes as
+    /// usual.
     pub(super) fn generate_skeleton(
         &mut self,
         now: UnixTimestamp,
