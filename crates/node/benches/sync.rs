@@ -743,7 +743,7 @@ struct Baseline {
     raw_changes: usize,
     changes: usize,
     heads: Vec<ChangeHash>,
-    /// The least work a room can do to converge with Automerge, measured here.
+    /// A lower-bound estimate of the work any sync on Automerge does for the room.
     floor: Floor,
 }
 
@@ -767,7 +767,8 @@ impl Floor {
     const TRIES: usize = 2;
     const LOAD_TRIES: usize = 3;
 
-    fn measure(saves: &[Vec<u8>], merged: &Automerge) -> BoxResult<Floor> {
+    /// `merged` is the merged document, and `heads` its heads, sorted.
+    fn measure(saves: &[Vec<u8>], merged: &Automerge, heads: &[ChangeHash]) -> BoxResult<Floor> {
         let hub_heads = Automerge::load(&saves[0])?.get_heads();
         let mut per_device = Vec::with_capacity(saves.len());
         for save in &saves[1..] {
@@ -783,10 +784,7 @@ impl Floor {
                     hub.apply_changes(batch)?;
                 }
                 merge = merge.min(start.elapsed());
-                let (mut ours, mut want) = (hub.get_heads(), merged.get_heads());
-                ours.sort();
-                want.sort();
-                if ours != want {
+                if sorted_heads(&hub) != heads {
                     return Err("the floor's merge did not reach the merged heads".into());
                 }
             }
@@ -827,6 +825,13 @@ impl Floor {
     fn wall(&self, devices: usize, cores: usize) -> Duration {
         (self.cpu(devices) / cores.max(1) as u32).max(self.merge)
     }
+}
+
+/// A document's heads, sorted (Automerge's order depends on how the changes arrived).
+fn sorted_heads(doc: &Automerge) -> Vec<ChangeHash> {
+    let mut heads = doc.get_heads();
+    heads.sort();
+    heads
 }
 
 fn baseline(saves: &[Vec<u8>]) -> BoxResult<Baseline> {
@@ -876,12 +881,9 @@ fn baseline(saves: &[Vec<u8>]) -> BoxResult<Baseline> {
     let time = start.elapsed();
     let cpu = cpu_time().saturating_sub(cpu_before);
     let parallel = busy[0] + busy[1..].iter().copied().max().unwrap_or_default();
-    let mut heads = docs[0].get_heads();
-    heads.sort();
+    let heads = sorted_heads(&docs[0]);
     for doc in &docs[1..] {
-        let mut theirs = doc.get_heads();
-        theirs.sort();
-        if theirs != heads {
+        if sorted_heads(doc) != heads {
             return Err("the in-memory baseline did not converge".into());
         }
     }
@@ -890,7 +892,7 @@ fn baseline(saves: &[Vec<u8>]) -> BoxResult<Baseline> {
     let save_time = save_start.elapsed();
     let all = docs[0].get_changes(&[]);
     let raw_changes = all.iter().map(|c| c.raw_bytes().len()).sum();
-    let floor = Floor::measure(saves, &docs[0])?;
+    let floor = Floor::measure(saves, &docs[0], &heads)?;
     Ok(Baseline {
         time,
         cpu,
@@ -1175,8 +1177,13 @@ fn verdict(pass: bool) -> &'static str {
     }
 }
 
+/// This machine's CPUs, as the standard library sees them (1 if it can't tell).
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
 fn print_header(config: &Config, fsync: &Stats) {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = cores();
     println!();
     println!("## Sync benchmark{}", if config.quick { " (quick: SYNC_BENCH_QUICK)" } else { "" });
     println!();
@@ -1317,7 +1324,7 @@ fn print_convergence(c: &Convergence) {
         ms(b.save_time),
         kb(b.compressed as u64),
     );
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = cores();
     let floor = &b.floor;
     let floor_wall = floor.wall(c.devices, cores);
     println!(
